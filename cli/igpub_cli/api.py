@@ -1,0 +1,138 @@
+"""igpub for programs: submit a post, follow it to its end, list accounts and posts.
+
+    from igpub_cli.api import Deployment, publish_post
+    record = publish_post(Deployment.load(), {"account_id": "...", "kind": "image",
+                                              "media": [{"url": "https://..."}], "caption": "hi"})
+    print(record.status, record.permalink)
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from igpub.accounts import Account
+from igpub.publishing import media_check
+from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.request import PostRequest, parse_request
+from igpub.repositories.accounts import AccountRepository
+from igpub.repositories.posts import FINAL, PostRecord, PostRepository
+from igpub_cli.deployment import Deployment
+
+__all__ = ["Deployment", "Submission", "list_accounts", "list_posts", "publish_post", "submit_post", "upload_media",
+           "watch_post"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Submission:
+    post_id: str
+    execution_arn: str
+
+
+def accounts_repo(dep: Deployment) -> AccountRepository:
+    return AccountRepository(dep.output("AccountsTableName"), table=dep.table("AccountsTableName"))
+
+
+def posts_repo(dep: Deployment) -> PostRepository:
+    return PostRepository(dep.output("PostsTableName"), table=dep.table("PostsTableName"))
+
+
+def list_accounts(dep: Deployment) -> list[Account]:
+    return accounts_repo(dep).list()
+
+
+def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 20) -> list[PostRecord]:
+    return posts_repo(dep).recent(account_id=account_id, limit=limit)
+
+
+def upload_media(dep: Deployment, path: Path, *, prefix: str) -> str:
+    """Upload a local file to the media bucket after checking it; returns its key."""
+    data = path.read_bytes()
+    kind = media_check.sniff(data[:65536])
+    problems: list[str] = []
+    if kind == "jpeg":
+        problems = media_check.check_image(data, len(data), role="feed", name=path.name)
+    elif kind in ("mp4", "mov"):
+        problems = media_check.check_video(data[:65536], len(data), role="reel", name=path.name)
+    else:
+        problems = [f"{path.name} is neither a JPEG image nor an MP4/MOV video"]
+    if problems:
+        raise RequestInvalid(problems)
+    key = f"{prefix}/{path.name}"
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    dep.client("s3").put_object(Bucket=dep.output("MediaBucketName"), Key=key, Body=data, ContentType=content_type)
+    return key
+
+
+def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submission:
+    """Validate (nothing reaches Instagram when this raises RequestInvalid) and start the execution."""
+    data = request.model_dump(mode="json", exclude_none=True) if isinstance(request, PostRequest) else request
+    req = parse_request(data, allow_http=dep.local)
+    post_id = req.client_post_id or uuid.uuid4().hex
+    sfn = dep.client("stepfunctions")
+    payload = {"post_id": post_id, "request": req.model_dump(mode="json", exclude_none=True)}
+    try:
+        resp = sfn.start_execution(stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
+                                   input=json.dumps(payload))
+        arn = resp["executionArn"]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        arn = dep.output("PublishStateMachineArn").replace(":stateMachine:", ":execution:") + f":{post_id}"
+    return Submission(post_id=post_id, execution_arn=arn)
+
+
+def _describe(event: dict[str, Any]) -> str | None:
+    kind = event.get("type", "")
+    if kind.endswith("StateEntered"):
+        return f"-> {event['stateEnteredEventDetails']['name']}"
+    if kind.endswith("StateExited"):
+        details = event.get("stateExitedEventDetails", {})
+        try:
+            out = json.loads(details.get("output") or "{}").get("outcome") or {}
+        except ValueError:
+            out = {}
+        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
+            extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
+            return f"   {details['name']}: {out.get('status')}{extra}"
+    if kind == "ExecutionFailed":
+        d = event.get("executionFailedEventDetails", {})
+        return f"   failed: {d.get('cause') or d.get('error')}"
+    return None
+
+
+def watch_post(dep: Deployment, sub: Submission, *, on_progress: Progress | None = None, poll_s: float = 0.5,
+               timeout_s: float = 3600) -> PostRecord:
+    """Follow the execution until the post is PUBLISHED or FAILED; report each step."""
+    sfn = dep.client("stepfunctions")
+    posts = posts_repo(dep)
+    seen = 0
+    deadline = time.monotonic() + timeout_s
+    while True:
+        events = sfn.get_execution_history(executionArn=sub.execution_arn, maxResults=1000)["events"]
+        for event in events[seen:]:
+            line = _describe(event)
+            if line and on_progress:
+                on_progress(line)
+        seen = len(events)
+        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
+        if status != "RUNNING":
+            rec = posts.get(sub.post_id)
+            if rec is None:
+                raise RuntimeError(f"execution {sub.execution_arn} ended {status} without a post record")
+            if rec.status in FINAL or status != "SUCCEEDED":
+                return rec
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"post {sub.post_id} did not finish within {timeout_s} s")
+        time.sleep(poll_s)
+
+
+def publish_post(dep: Deployment, request: PostRequest | dict[str, Any], *, on_progress: Progress | None = None,
+                 timeout_s: float = 3600) -> PostRecord:
+    return watch_post(dep, submit_post(dep, request), on_progress=on_progress, timeout_s=timeout_s)

@@ -1,0 +1,91 @@
+"""Where igpub is deployed: the local stack (.run/stack.json, written by `make up`) or a
+CloudFormation stack on AWS (its outputs)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+DEFAULT_STACK_FILE = Path(".run/stack.json")
+
+
+class DeploymentNotFound(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Deployment:
+    stack: str
+    outputs: dict[str, str]
+    region: str
+    endpoint_url: str | None = None  # the emulator's, for the local stack
+    fake_url: str | None = None  # the fake Instagram, for the local stack
+
+    @property
+    def local(self) -> bool:
+        return self.endpoint_url is not None
+
+    def output(self, key: str) -> str:
+        try:
+            return self.outputs[key]
+        except KeyError:
+            raise DeploymentNotFound(f"stack {self.stack} has no output {key}: deploy the current template") from None
+
+    def client(self, service: str) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.region}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+            kwargs.setdefault("aws_access_key_id", os.environ.get("AWS_ACCESS_KEY_ID", "test"))
+            kwargs.setdefault("aws_secret_access_key", os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
+        if service == "s3":
+            from botocore.config import Config
+
+            kwargs["config"] = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+        return boto3.client(service, **kwargs)
+
+    def table(self, output_key: str) -> Any:
+        kwargs: dict[str, Any] = {"region_name": self.region}
+        if self.endpoint_url:
+            kwargs["endpoint_url"] = self.endpoint_url
+        return boto3.resource("dynamodb", **kwargs).Table(self.output(output_key))
+
+    def env(self) -> dict[str, str]:
+        """Settings for the library (igpub.config) to reach this deployment's resources."""
+        o = self.outputs
+        mapping = {
+            "IGPUB_ACCOUNTS_TABLE": o.get("AccountsTableName"),
+            "IGPUB_POSTS_TABLE": o.get("PostsTableName"),
+            "IGPUB_USAGE_TABLE": o.get("UsageTableName"),
+            "IGPUB_STATES_TABLE": o.get("OAuthStatesTableName"),
+            "IGPUB_IDEMPOTENCY_TABLE": o.get("IdempotencyTableName"),
+            "IGPUB_HASHTAGS_TABLE": o.get("HashtagsTableName"),
+            "IGPUB_KMS_KEY_ID": o.get("TokenKeyId"),
+            "IGPUB_MEDIA_BUCKET": o.get("MediaBucketName"),
+        }
+        return {k: v for k, v in mapping.items() if v}
+
+    @classmethod
+    def load(cls, stack: str | None = None, region: str | None = None, stack_file: Path | None = None) -> Deployment:
+        """The local stack when its file exists and no stack name is given; else the AWS stack."""
+        path = stack_file or Path(os.environ.get("IGPUB_STACK_FILE", DEFAULT_STACK_FILE))
+        if stack is None and path.exists():
+            data = json.loads(path.read_text())
+            return cls(stack=data["stack"], outputs=data["outputs"], region="us-east-1",
+                       endpoint_url=data["endpoint"], fake_url=data.get("fake"))
+        name = stack or os.environ.get("IGPUB_STACK", "igpub")
+        region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        cfn = boto3.client("cloudformation", region_name=region)
+        try:
+            found = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        except Exception as exc:  # noqa: BLE001 - any failure means: not found / not reachable
+            raise DeploymentNotFound(
+                f"no igpub deployment found: no {path} (run `make up`) and stack {name!r} is not reachable "
+                f"in {region} ({exc})"
+            ) from exc
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
+        return cls(stack=name, outputs=outputs, region=region)

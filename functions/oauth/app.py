@@ -1,0 +1,97 @@
+"""OAuth routes: GET /connect and GET /oauth/callback (Instagram Login)."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from igpub import oauth
+from igpub.config import Settings, get_settings
+from igpub.instagram.client import InstagramClient
+from igpub.observability import logger, metrics
+from igpub.pages import page
+from igpub.repositories.accounts import AccountRepository
+from igpub.repositories.states import StateRepository
+from igpub.repositories.tokens import TokenCipher
+from igpub.instagram.usage import StoreUsageGuard
+from igpub.repositories.usage import DynamoUsageStore
+
+app = APIGatewayRestResolver()
+
+
+@cache
+def _deps() -> tuple[Settings, StateRepository, AccountRepository, TokenCipher, InstagramClient]:
+    settings = get_settings()
+    client = InstagramClient(settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings))
+    return (
+        settings,
+        StateRepository(settings.states_table),
+        AccountRepository(settings.accounts_table),
+        TokenCipher(settings.kms_key_id),
+        client,
+    )
+
+
+def _redirect_uri(settings: Settings) -> str:
+    if settings.oauth_redirect_uri:
+        return settings.oauth_redirect_uri
+    value = parameters.get_parameter(settings.redirect_uri_parameter, max_age=3600)
+    return str(value)
+
+
+def _app_secret(settings: Settings) -> str:
+    return str(parameters.get_secret(settings.app_secret_name, max_age=300))
+
+
+def _html(status: int, body: str) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=content_types.TEXT_HTML,
+        body=body,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@app.get("/connect")
+def connect() -> Response[str]:
+    settings, states, *_ = _deps()
+    url = oauth.start_connect(settings, states=states, redirect_uri=_redirect_uri(settings), now=int(time.time()))
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+
+
+@app.get("/oauth/callback")
+def callback() -> Response[str]:
+    settings, states, accounts, cipher, client = _deps()
+    params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
+    try:
+        result = oauth.complete_callback(
+            settings,
+            params,
+            states=states,
+            client=client,
+            accounts=accounts,
+            cipher=cipher,
+            app_secret=lambda: _app_secret(settings),
+            redirect_uri=_redirect_uri(settings),
+            now=int(time.time()),
+        )
+    except oauth.CallbackProblem as problem:
+        metrics.add_metric(name="ConnectFailed", unit="Count", value=1)
+        return _html(problem.status, page(problem.title, problem.detail, ok=False))
+    metrics.add_metric(name="AccountsConnected", unit="Count", value=1)
+    account = result.account
+    body = f"@{account.username} (account {account.account_id}) is connected to igpub."
+    if result.missing_scopes:
+        body += " Missing permissions: " + ", ".join(result.missing_scopes) + ": publishing will not work."
+    return _html(200, page("Instagram account connected", body, ok=True))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,70 @@
+"""The publish state machine's tasks. The state machine passes ``step`` and the post id; the
+result is an outcome object that its Choice states read (see igpub.publishing.workflow)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from igpub.config import get_settings
+from igpub.instagram.client import InstagramClient
+from igpub.instagram.usage import StoreUsageGuard
+from igpub.observability import logger, metrics
+from igpub.publishing import workflow
+from igpub.repositories.accounts import AccountRepository
+from igpub.repositories.idempotency import PublishGuard
+from igpub.repositories.media import MediaStore
+from igpub.repositories.posts import PostRepository
+from igpub.repositories.tokens import TokenCipher
+from igpub.repositories.usage import DynamoUsageStore
+
+
+class TaskEvent(BaseModel):
+    step: Literal["prepare", "create", "check", "publish", "fail"]
+    post_id: str
+    execution_id: str
+    request: dict[str, Any] | None = None
+    outcome: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+@cache
+def _deps() -> tuple[workflow.Deps, PublishGuard]:
+    settings = get_settings()
+    guard = PublishGuard(settings.idempotency_table, retry_wait_s=settings.status_poll_interval_s)
+    deps = workflow.Deps(
+        settings=settings,
+        posts=PostRepository(settings.posts_table),
+        accounts=AccountRepository(settings.accounts_table),
+        cipher=TokenCipher(settings.kms_key_id),
+        client=InstagramClient(settings, usage=StoreUsageGuard.from_settings(
+            DynamoUsageStore(settings.usage_table), settings)),
+        media=MediaStore(settings.media_bucket),
+        publish_guard=guard,
+    )
+    return deps, guard
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@event_parser(model=TaskEvent)
+def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
+    deps, guard = _deps()
+    guard.register_context(context)
+    logger.append_keys(post_id=event.post_id, step=event.step)
+    match event.step:
+        case "prepare":
+            outcome = workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)
+        case "create":
+            outcome = workflow.create(deps, event.post_id, event.execution_id)
+        case "check":
+            outcome = workflow.check(deps, event.post_id, event.execution_id)
+        case "publish":
+            outcome = workflow.publish(deps, event.post_id, event.execution_id)
+        case "fail":
+            outcome = workflow.fail(deps, event.post_id, event.outcome, event.error)
+    logger.info("step done", extra={"status": outcome.get("status"), "wait_s": outcome.get("wait_s")})
+    return outcome

@@ -1,0 +1,28 @@
+"""The connected-account model (no plaintext token, ever)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+AccountStatus = Literal["active", "needs_reauth"]
+
+
+class Account(BaseModel):
+    account_id: str  # the Instagram professional account id (`user_id` of /me), used to publish
+    username: str
+    account_type: str | None = None
+    app_scoped_id: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+    status: AccountStatus = "active"
+    token_issued_at: int  # epoch seconds
+    token_expires_at: int
+    token_version: int = 0
+    connected_at: str
+    updated_at: str
+    reauth_reason: str | None = None
+    token_ciphertext: bytes = Field(default=b"", repr=False, exclude=True)
+
+    def days_left(self, now: float) -> float:
+        return round((self.token_expires_at - now) / 86400, 1)

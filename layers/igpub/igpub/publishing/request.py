@@ -1,0 +1,435 @@
+"""The post request: the input of the PublishPost state machine, and its validation.
+
+``PostRequest`` is what a user (CLI, SDK, console) hands to Step Functions, so it holds **no token**:
+the tasks look the account's token up themselves. ``extra="forbid"`` keeps anything else out.
+
+Two layers of checks, both reported as one readable sentence per problem:
+
+* the pydantic model checks the shape (types, allowed values, unknown fields, one of ``url``/``key``
+  per media item, the media type inferred from the extension);
+* ``validate_request`` checks Instagram's rules (reference §3.1 and §4) and igpub's own, and reports
+  every problem it finds, not just the first.
+
+``parse_request`` runs both and raises ``RequestInvalid`` with all the problems. When the shape is
+wrong the model cannot be built, so only the shape problems are reported in that case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from igpub.publishing.captions import (
+    CAPTION_MAX_CHARS,
+    MAX_HASHTAGS,
+    MAX_MENTIONS,
+    caption_length,
+    count_hashtags,
+    count_mentions,
+)
+from igpub.publishing.errors import RequestInvalid
+
+__all__ = [
+    "ALT_TEXT_MAX_CHARS",
+    "CAROUSEL_MAX_ITEMS",
+    "CAROUSEL_MIN_ITEMS",
+    "MAX_COLLABORATORS",
+    "MAX_SCHEDULE_AHEAD",
+    "MediaItem",
+    "MediaType",
+    "PostKind",
+    "PostRequest",
+    "RequestInvalid",
+    "TrialParams",
+    "UserTag",
+    "count_hashtags",
+    "count_mentions",
+    "infer_media_type",
+    "parse_request",
+    "validate_request",
+]
+
+PostKind = Literal["image", "carousel", "reel", "story"]
+MediaType = Literal["image", "video"]
+
+CAROUSEL_MIN_ITEMS = 2
+CAROUSEL_MAX_ITEMS = 10
+ALT_TEXT_MAX_CHARS = 1000
+MAX_COLLABORATORS = 3
+HASHTAG_COUNT_MAX = MAX_HASHTAGS
+# igpub's choice, not Instagram's: Instagram containers expire after 24 h, so igpub creates them at
+# publish time and a schedule only needs a Step Functions Wait (which can wait up to a year). 75 days
+# keeps schedules within reach of a token refresh cycle and catches typos in the year or month.
+MAX_SCHEDULE_AHEAD = timedelta(days=75)
+
+_EXTENSIONS: dict[str, MediaType] = {
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".mp4": "video",
+    ".mov": "video",
+}
+_CLIENT_POST_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_USERNAME_RE = re.compile(r"[A-Za-z0-9._]{1,30}")
+_REEL_ONLY = ("cover_url", "thumb_offset", "share_to_feed", "audio_name", "trial_params")
+_KIND_NAMES: dict[str, str] = {
+    "image": "an image post",
+    "carousel": "a carousel",
+    "reel": "a reel",
+    "story": "a story",
+}
+
+
+def infer_media_type(location: str) -> MediaType | None:
+    """``image`` for .jpg/.jpeg, ``video`` for .mp4/.mov (case-insensitive; a URL's query is ignored)."""
+    path = urlsplit(location).path if "://" in location else location
+    dot = path.rfind(".")
+    if dot < 0 or "/" in path[dot:]:
+        return None
+    return _EXTENSIONS.get(path[dot:].lower())
+
+
+class UserTag(BaseModel):
+    """A tagged account; ``x``/``y`` are the tag's position (0..1), required on images."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str
+    x: float | None = None
+    y: float | None = None
+
+
+class TrialParams(BaseModel):
+    """Trial reels (shown to non-followers only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    graduation_strategy: Literal["MANUAL", "SS_PERFORMANCE"]
+
+
+class MediaItem(BaseModel):
+    """One photo or video: a public ``url``, or the ``key`` of an object in the media bucket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    key: str | None = None
+    type: MediaType
+    alt_text: str | None = None
+    user_tags: list[UserTag] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _source_and_type(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        url, key = data.get("url"), data.get("key")
+        if (url is None) == (key is None):
+            raise PydanticCustomError(
+                "media_source",
+                "give exactly one of url (a public URL) or key (an object key in the media bucket)"
+                + (", not both" if url is not None else ""),
+            )
+        if data.get("type") is None:
+            location = url if url is not None else key
+            if isinstance(location, str):
+                inferred = infer_media_type(location)
+                if inferred is None:
+                    raise PydanticCustomError(
+                        "media_type_unknown",
+                        "cannot tell whether '{location}' is an image or a video from its extension "
+                        '(.jpg/.jpeg or .mp4/.mov); set "type" to "image" or "video"',
+                        {"location": location},
+                    )
+                data = {**data, "type": inferred}
+        return data
+
+
+class PostRequest(BaseModel):
+    """A post to publish: the Step Functions input (no tokens here)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str
+    kind: PostKind
+    media: list[MediaItem]
+    caption: str = ""
+    location_id: str | None = None
+    collaborators: list[str] = Field(default_factory=list)
+    cover_url: str | None = None
+    thumb_offset: int | None = None  # milliseconds
+    share_to_feed: bool | None = None
+    audio_name: str | None = None
+    trial_params: TrialParams | None = None
+    user_tags: list[UserTag] = Field(default_factory=list)  # single image, reel or story
+    publish_at: datetime | None = None  # aware UTC once valid
+    client_post_id: str | None = None  # execution name and idempotency key
+    hashtag_pool: str | None = None
+    hashtag_count: int | None = None
+
+    @field_validator("publish_at")
+    @classmethod
+    def _to_utc(cls, value: datetime | None) -> datetime | None:
+        # A naive value is kept as is so that validate_request reports it with the other problems.
+        if value is not None and value.utcoffset() is not None:
+            return value.astimezone(UTC)
+        return value
+
+
+# --------------------------------------------------------------------------------------- validation
+
+
+def _check_url(field: str, url: str, *, allow_http: bool) -> list[str]:
+    problems: list[str] = []
+    if not url.isascii():
+        odd = "".join(dict.fromkeys(c for c in url if not c.isascii()))
+        problems.append(
+            f"{field} contains non-ASCII characters ({odd}); Instagram only fetches US-ASCII URLs, "
+            "so percent-encode them"
+        )
+    if any(c.isspace() for c in url):
+        problems.append(f"{field} contains whitespace; remove it or percent-encode it (%20)")
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    allowed = ("https", "http") if allow_http else ("https",)
+    if scheme not in allowed:
+        if scheme == "http":
+            problems.append(f"{field} must use https (Instagram fetches media over https): {url!r}")
+        else:
+            problems.append(f"{field} must be an {' or '.join(allowed)} URL: {url!r}")
+    elif not parts.netloc:
+        problems.append(f"{field} has no host name: {url!r}")
+    return problems
+
+
+def _check_user_tags(field: str, tags: list[UserTag], *, position_required: bool) -> list[str]:
+    problems: list[str] = []
+    for i, tag in enumerate(tags):
+        where = f"{field}[{i}]"
+        if not _USERNAME_RE.fullmatch(tag.username):
+            hint = " (write it without the @)" if tag.username.startswith("@") else ""
+            problems.append(f"{where}.username {tag.username!r} is not an Instagram username{hint}")
+        if tag.x is None or tag.y is None:
+            if position_required:
+                problems.append(f"{where} needs x and y (0.0 to 1.0): image tags have a position")
+            elif (tag.x is None) != (tag.y is None):
+                problems.append(f"{where} gives only one of x and y; give both or neither")
+        for axis, value in (("x", tag.x), ("y", tag.y)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                problems.append(f"{where}.{axis} is {value}; it must be between 0.0 and 1.0")
+    return problems
+
+
+def _check_media_counts(req: PostRequest) -> list[str]:
+    n = len(req.media)
+    types = [m.type for m in req.media]
+    if req.kind == "carousel":
+        if not CAROUSEL_MIN_ITEMS <= n <= CAROUSEL_MAX_ITEMS:
+            return [f"a carousel takes {CAROUSEL_MIN_ITEMS} to {CAROUSEL_MAX_ITEMS} media items; got {n}"]
+        return []
+    if n != 1:
+        hint = ' (use kind "carousel" for 2 to 10 items)' if n > 1 and req.kind != "story" else ""
+        return [f"{_KIND_NAMES[req.kind]} takes exactly 1 media item; got {n}{hint}"]
+    if req.kind == "image" and types[0] != "image":
+        return ['an image post needs an image, but media[0] is a video (use kind "reel" for a video)']
+    if req.kind == "reel" and types[0] != "video":
+        return ['a reel needs a video, but media[0] is an image (use kind "image" for a photo)']
+    return []
+
+
+def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
+    problems: list[str] = []
+    for i, item in enumerate(req.media):
+        where = f"media[{i}]"
+        if item.url is not None:
+            problems += _check_url(f"{where}.url", item.url, allow_http=allow_http)
+        if item.key is not None:
+            if not item.key.strip():
+                problems.append(f"{where}.key is empty")
+            elif "://" in item.key:
+                problems.append(
+                    f"{where}.key {item.key!r} looks like a URL; key is an object key in the media "
+                    "bucket (use url for a URL)"
+                )
+        if item.alt_text is not None:
+            if item.type != "image":
+                problems.append(f"{where}.alt_text: alt text is only for images, and this item is a video")
+            elif req.kind == "story":
+                problems.append(f"{where}.alt_text: Instagram does not take alt text on stories")
+            elif len(item.alt_text) > ALT_TEXT_MAX_CHARS:
+                problems.append(
+                    f"{where}.alt_text is {len(item.alt_text)} characters; the limit is {ALT_TEXT_MAX_CHARS}"
+                )
+        if item.user_tags:
+            if req.kind != "carousel":
+                problems.append(
+                    f"{where}.user_tags: for {_KIND_NAMES[req.kind]}, put user_tags at the post level"
+                )
+            elif item.type == "video":
+                problems.append(
+                    f"{where}.user_tags: Instagram does not allow user tags on videos inside a carousel"
+                )
+            else:
+                problems += _check_user_tags(f"{where}.user_tags", item.user_tags, position_required=True)
+    return problems
+
+
+def _check_caption(req: PostRequest) -> list[str]:
+    if req.kind == "story":
+        if req.caption:
+            return ["stories have no caption (Instagram ignores it); remove caption or post to the feed"]
+        return []
+    problems: list[str] = []
+    length = caption_length(req.caption)
+    if length > CAPTION_MAX_CHARS:
+        note = "" if length == len(req.caption) else " (emoji and other symbols outside the BMP count as 2)"
+        problems.append(f"caption is {length} characters{note}; the limit is {CAPTION_MAX_CHARS}")
+    hashtags = count_hashtags(req.caption)
+    if hashtags > MAX_HASHTAGS:
+        problems.append(f"caption has {hashtags} hashtags; Instagram allows at most {MAX_HASHTAGS}")
+    mentions = count_mentions(req.caption)
+    if mentions > MAX_MENTIONS:
+        problems.append(f"caption has {mentions} @-mentions; Instagram allows at most {MAX_MENTIONS}")
+    return problems
+
+
+def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
+    problems: list[str] = []
+    kind = _KIND_NAMES[req.kind]
+    if not req.account_id.strip():
+        problems.append("account_id is empty")
+
+    if req.collaborators:
+        if req.kind == "story":
+            problems.append("collaborators: stories cannot have collaborators")
+        elif len(req.collaborators) > MAX_COLLABORATORS:
+            problems.append(
+                f"collaborators has {len(req.collaborators)} usernames; "
+                f"Instagram allows at most {MAX_COLLABORATORS}"
+            )
+        for i, name in enumerate(req.collaborators):
+            if not _USERNAME_RE.fullmatch(name):
+                hint = " (write it without the @)" if name.startswith("@") else ""
+                problems.append(f"collaborators[{i}] {name!r} is not an Instagram username{hint}")
+
+    if req.location_id is not None:
+        if req.kind == "story":
+            problems.append("location_id: stories cannot have a location (stickers are not supported)")
+        elif not req.location_id.strip():
+            problems.append("location_id is empty")
+
+    if req.kind != "reel":
+        for name in _REEL_ONLY:
+            if getattr(req, name) is not None:
+                problems.append(f"{name} is only for reels, not for {kind}")
+    else:
+        if req.cover_url is not None:
+            problems += _check_url("cover_url", req.cover_url, allow_http=allow_http)
+        if req.thumb_offset is not None and req.thumb_offset < 0:
+            problems.append(f"thumb_offset is {req.thumb_offset}; it is in milliseconds and must be >= 0")
+
+    if req.user_tags:
+        if req.kind == "carousel":
+            problems.append("user_tags: on a carousel, put user_tags on each image item (media[i].user_tags)")
+        else:
+            image = req.kind == "image"
+            problems += _check_user_tags("user_tags", req.user_tags, position_required=image)
+
+    if req.client_post_id is not None and not _CLIENT_POST_ID_RE.fullmatch(req.client_post_id):
+        problems.append(
+            f"client_post_id {req.client_post_id!r} must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -"
+        )
+
+    if req.hashtag_count is not None and not 0 <= req.hashtag_count <= HASHTAG_COUNT_MAX:
+        problems.append(f"hashtag_count is {req.hashtag_count}; it must be between 0 and {HASHTAG_COUNT_MAX}")
+    if req.kind == "story" and (req.hashtag_pool is not None or req.hashtag_count):
+        problems.append("hashtag_pool/hashtag_count: stories have no caption, so no hashtags can be added")
+    return problems
+
+
+def _check_schedule(req: PostRequest, now: datetime) -> list[str]:
+    at = req.publish_at
+    if at is None:
+        return []
+    if at.utcoffset() is None:
+        return [
+            f"publish_at {at.isoformat()!r} has no time zone; add one, "
+            f"e.g. {at.isoformat()}Z or {at.isoformat()}+02:00"
+        ]
+    # A time in the past means "as soon as possible" (the Wait state passes at once).
+    limit = now + MAX_SCHEDULE_AHEAD
+    if at > limit:
+        return [
+            f"publish_at {at.isoformat()} is more than {MAX_SCHEDULE_AHEAD.days} days ahead "
+            f"(the latest is {limit.replace(microsecond=0).isoformat()})"
+        ]
+    return []
+
+
+def validate_request(req: PostRequest, *, allow_http: bool = False, now: datetime | None = None) -> list[str]:
+    """Every problem of ``req``, one readable sentence each; an empty list means it can be published.
+
+    ``allow_http`` accepts plain-http media URLs (only the local stack serves media over http; see
+    ``Settings.allow_http_media``). ``now`` (aware) is the clock for the ``publish_at`` horizon.
+    """
+    now = now if now is not None else datetime.now(UTC)
+    return [
+        *_check_media_counts(req),
+        *_check_media_items(req, allow_http=allow_http),
+        *_check_caption(req),
+        *_check_post_fields(req, allow_http=allow_http),
+        *_check_schedule(req, now),
+    ]
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out
+
+
+def _sentence(err: ErrorDetails) -> str:
+    path = _path(err["loc"]) or "the request"
+    kind = err["type"]
+    if kind == "missing":
+        return f"{path} is required"
+    if kind == "extra_forbidden":
+        return f"{path} is not a known field"
+    msg = err["msg"]
+    if kind.startswith(("media_", "value_error")):
+        msg = msg.removeprefix("Value error, ")
+    else:
+        msg = msg[:1].lower() + msg[1:]
+        value = err.get("input")
+        if isinstance(value, str | int | float | bool) and len(repr(value)) <= 60:
+            msg += f" (got {value!r})"
+    return f"{path}: {msg}"
+
+
+def parse_request(
+    data: dict[str, Any], *, allow_http: bool = False, now: datetime | None = None
+) -> PostRequest:
+    """Build a ``PostRequest`` from ``data`` (e.g. JSON) and validate it.
+
+    Raises ``RequestInvalid`` with every problem: the shape problems from pydantic (as sentences with
+    the field path, e.g. ``media[1].type: ...``) or, when the shape is right, ``validate_request``'s.
+    """
+    try:
+        req = PostRequest.model_validate(data)
+    except ValidationError as exc:
+        raise RequestInvalid([_sentence(e) for e in exc.errors(include_url=False)]) from None
+    problems = validate_request(req, allow_http=allow_http, now=now)
+    if problems:
+        raise RequestInvalid(problems)
+    return req

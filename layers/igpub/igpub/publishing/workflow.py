@@ -1,0 +1,521 @@
+"""The publishing workflow's task logic, one function per Step Functions task.
+
+Every function returns an *outcome*: a small dict whose ``status`` a Choice state reads, with
+``wait_s`` for the Wait states and ``reason`` (words a person can act on) for failures. Expected
+problems never raise: the emulator reports every Lambda error alike, and data is clearer anyway.
+
+Never twice: container ids are saved before anything else happens to them, ``publish_attempted_at``
+is saved before ``media_publish``, and any publish after an attempt first reads the container's
+``status_code`` (PUBLISHED means done). The publish itself runs under Powertools Idempotency keyed
+by post and container, so two concurrent tasks cannot both call Instagram, and a finished result
+is answered from the record.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from igpub.accounts import Account
+from igpub.config import Settings
+from igpub.instagram.client import InstagramClient
+from igpub.instagram.errors import (
+    AuthError,
+    ContainerExpiredError,
+    InstagramError,
+    NetworkError,
+    NotReadyError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    TransientError,
+)
+from igpub.instagram.models import ContainerStatus
+from igpub.observability import logger, metrics
+from igpub.publishing import media_check
+from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.request import MediaItem, PostRequest, parse_request
+from igpub.repositories.accounts import AccountRepository, StaleTokenVersion
+from igpub.repositories.media import MediaStore
+from igpub.repositories.posts import PostRecord, PostRepository, iso
+from igpub.repositories.tokens import TokenCipher
+
+Outcome = dict[str, Any]
+
+MAX_TRANSIENT_RETRIES = 8
+MAX_RECREATIONS = 2
+TRANSIENT_WAIT_S = 10
+QUOTA_UNKNOWN_WAIT_S = 3600
+
+
+class NotFinal(Exception):
+    """An outcome that must not be remembered by the idempotency layer (the step will run again)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.get("status"))
+        self.outcome = outcome
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    posts: PostRepository
+    accounts: AccountRepository
+    cipher: TokenCipher
+    client: InstagramClient
+    media: MediaStore
+    clock: Callable[[], float] = time.time
+    publish_guard: Callable[[Callable[[], Outcome], str], Outcome] | None = None
+    hashtags: Any = None  # igpub.hashtags.HashtagService when the feature is deployed
+    _tokens: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
+
+    def token(self, account: Account) -> str:
+        """The account's plaintext token, decrypted once per token version per process."""
+        key = (account.account_id, account.token_version)
+        if key not in self._tokens:
+            self._tokens.clear()
+            self._tokens[key] = self.cipher.decrypt(account.token_ciphertext, account_id=account.account_id)
+        return self._tokens[key]
+
+
+# ----------------------------------------------------------------------------------- outcomes
+def failed(reason: str, code: str = "failed") -> Outcome:
+    return {"status": "failed", "reason": reason, "code": code}
+
+
+def _wait(status: str, seconds: float, **extra: Any) -> Outcome:
+    return {"status": status, "wait_s": max(1, int(round(seconds))), **extra}
+
+
+def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
+    reason = (
+        f"Instagram no longer accepts @{account.username}'s access token ({exc.advice}). "
+        "Reconnect the account (igpub connect), then post again."
+    )
+    try:
+        deps.accounts.mark_needs_reauth(
+            account.account_id, reason=exc.advice, expected_version=account.token_version, now=deps.clock()
+        )
+    except StaleTokenVersion:
+        reason = "The account's token changed while posting (it was reconnected); post again."
+    return failed(reason, "needs_reauth")
+
+
+def _transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: str) -> Outcome:
+    n = deps.posts.increment(rec.post_id, "transient_retries", deps.clock())
+    if n > MAX_TRANSIENT_RETRIES:
+        return failed(f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.",
+                      "transient")
+    return _wait(status, TRANSIENT_WAIT_S * min(n, 6))
+
+
+def _error_outcome(deps: Deps, rec: PostRecord, account: Account, exc: InstagramError, *, retry_status: str) -> Outcome:
+    if isinstance(exc, RateLimitedError):
+        return _wait("rate_limited" if retry_status != "retry_create" else "retry_create", exc.retry_after_s)
+    if isinstance(exc, AuthError):
+        return _auth_failure(deps, account, exc)
+    if isinstance(exc, TransientError):
+        return _transient(deps, rec, exc, retry_status)
+    return failed(exc.advice, exc.kind if hasattr(exc, "kind") else "instagram")
+
+
+# ----------------------------------------------------------------------------------- prepare
+def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
+    problems: list[str] = []
+    items: list[tuple[MediaItem, str]] = [(m, req.kind) for m in req.media]
+    for item, kind in items:
+        if not item.key:
+            continue
+        peek = deps.media.peek(item.key)
+        if peek is None:
+            problems.append(f"{item.key}: no such file in the media bucket {deps.media.bucket}")
+            continue
+        if item.type == "image":
+            role = "story" if kind == "story" else "feed"
+            problems += media_check.check_image(peek.head, peek.size, role=role, name=item.key)
+        else:
+            vrole = {"reel": "reel", "story": "story"}.get(kind, "carousel")
+            problems += media_check.check_video(peek.head, peek.size, role=vrole, name=item.key)  # type: ignore[arg-type]
+    return problems
+
+
+def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str) -> Outcome:
+    now = deps.clock()
+    try:
+        req = parse_request(request, allow_http=deps.settings.allow_http_media)
+        problems = _check_bucket_media(deps, req)
+        if problems:
+            raise RequestInvalid(problems)
+    except RequestInvalid as exc:
+        _claim(deps, post_id, request, execution_id, now, status="failed")
+        return failed("The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in
+                                                                 enumerate(exc.problems, 1)), "invalid")
+    caption, tags = req.caption, []
+    if req.hashtag_pool and deps.hashtags is not None:
+        caption, tags = deps.hashtags.caption_for(req)
+    scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
+    rec, owned = _claim(deps, post_id, req.model_dump(mode="json"), execution_id, now,
+                        status="scheduled" if scheduled else "creating", caption=caption, hashtags=tags,
+                        account_id=req.account_id, kind=req.kind)
+    if not owned:
+        logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
+        return {"status": "duplicate", "reason": f"post {post_id} is already handled by {rec.execution_id}"}
+    account = deps.accounts.get(req.account_id)
+    if account is None:
+        return failed(f"Account {req.account_id} is not connected to igpub. Connect it first (igpub connect).",
+                      "no_account")
+    if account.status != "active":
+        return failed(f"@{account.username} needs re-authorisation ({account.reauth_reason or 'token invalid'}). "
+                      "Reconnect it (igpub connect) and post again.", "needs_reauth")
+    if scheduled and req.publish_at is not None:
+        return {"status": "scheduled", "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"status": "ready"}
+
+
+def _claim(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str, now: float, *,
+           status: str, caption: str = "", hashtags: list[str] | None = None, account_id: str | None = None,
+           kind: str | None = None) -> tuple[PostRecord, bool]:
+    record = PostRecord(
+        post_id=post_id,
+        account_id=account_id or str(request.get("account_id") or "unknown"),
+        kind=kind or str(request.get("kind") or "unknown"),
+        request=json.dumps(request, sort_keys=True, default=str),
+        caption=caption,
+        status=status,  # type: ignore[arg-type]
+        execution_id=execution_id,
+        hashtags=hashtags or [],
+        created_at=iso(now),
+        updated_at=iso(now),
+        started_at=int(now),
+    )
+    return deps.posts.claim(record)
+
+
+# ----------------------------------------------------------------------------------- containers
+def _media_url(deps: Deps, item: MediaItem) -> str:
+    if item.url:
+        return item.url
+    assert item.key is not None
+    return deps.media.presigned_url(item.key, deps.settings.presigned_url_ttl_s)
+
+
+def _tags(tags: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for t in tags:
+        d: dict[str, Any] = {"username": t.username}
+        if t.x is not None and t.y is not None:
+            d["x"], d["y"] = t.x, t.y
+        out.append(d)
+    return out
+
+
+def _drop_empty(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v not in (None, "", [], {})}
+
+
+def item_params(deps: Deps, req: PostRequest, caption: str) -> list[dict[str, Any]]:
+    """The container parameters of each item (a single post has one)."""
+    m = req.media
+    if req.kind == "image":
+        return [_drop_empty({
+            "image_url": _media_url(deps, m[0]), "caption": caption, "alt_text": m[0].alt_text,
+            "location_id": req.location_id, "user_tags": _tags(req.user_tags or m[0].user_tags),
+            "collaborators": req.collaborators,
+        })]
+    if req.kind == "reel":
+        return [_drop_empty({
+            "media_type": "REELS", "video_url": _media_url(deps, m[0]), "caption": caption,
+            "share_to_feed": req.share_to_feed, "collaborators": req.collaborators, "cover_url": req.cover_url,
+            "audio_name": req.audio_name, "user_tags": _tags(req.user_tags or m[0].user_tags),
+            "location_id": req.location_id, "thumb_offset": req.thumb_offset,
+            "trial_params": req.trial_params.model_dump() if req.trial_params else None,
+        })]
+    if req.kind == "story":
+        key = "image_url" if m[0].type == "image" else "video_url"
+        return [_drop_empty({"media_type": "STORIES", key: _media_url(deps, m[0]),
+                             "user_tags": _tags(req.user_tags or m[0].user_tags)})]
+    out = []
+    for item in m:
+        if item.type == "image":
+            out.append(_drop_empty({"image_url": _media_url(deps, item), "is_carousel_item": True,
+                                    "alt_text": item.alt_text, "user_tags": _tags(item.user_tags)}))
+        else:
+            out.append({"media_type": "VIDEO", "video_url": _media_url(deps, item), "is_carousel_item": True})
+    return out
+
+
+def parent_params(req: PostRequest, caption: str, children: list[str]) -> dict[str, Any]:
+    return _drop_empty({"media_type": "CAROUSEL", "children": children, "caption": caption,
+                        "collaborators": req.collaborators, "location_id": req.location_id})
+
+
+def _load(deps: Deps, post_id: str) -> tuple[PostRecord, PostRequest, Account | None]:
+    rec = deps.posts.get(post_id)
+    if rec is None:
+        raise LookupError(f"post {post_id} has no record")
+    req = PostRequest.model_validate_json(rec.request)
+    return rec, req, deps.accounts.get(rec.account_id)
+
+
+def _usable(account: Account | None, rec: PostRecord) -> Outcome | None:
+    if account is None:
+        return failed(f"Account {rec.account_id} is no longer connected.", "no_account")
+    if account.status != "active":
+        return failed(f"@{account.username} needs re-authorisation ({account.reauth_reason}). Reconnect it and "
+                      "post again.", "needs_reauth")
+    return None
+
+
+def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
+    rec, req, account = _load(deps, post_id)
+    if rec.status in ("published", "failed"):
+        return {"status": "finished"} if rec.status == "published" else failed(rec.failure_reason or "failed")
+    problem = _usable(account, rec)
+    if problem or account is None:
+        return problem or failed("no account")
+    token = deps.token(account)
+    now = deps.clock()
+    if rec.status == "scheduled":
+        rec = deps.posts.update(post_id, now, status="creating")
+    params = item_params(deps, req, rec.caption)
+    created = list(rec.item_containers)
+    try:
+        for p in params[len(created):]:  # resume where a retried task stopped
+            container = deps.client.create_container(account.account_id, token, p)
+            created.append(container.id)
+            rec = deps.posts.update(post_id, deps.clock(), item_containers=created)
+    except InstagramError as exc:
+        logger.warning("container creation failed", extra={"error": exc.as_dict()})
+        return _error_outcome(deps, rec, account, exc, retry_status="retry_create")
+    rec = deps.posts.update(post_id, deps.clock(), status="processing")
+    return _check(deps, rec, req, account, token, count=True)
+
+
+def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
+    rec, req, account = _load(deps, post_id)
+    problem = _usable(account, rec)
+    if problem or account is None:
+        return problem or failed("no account")
+    return _check(deps, rec, req, account, deps.token(account), count=True)
+
+
+def _container_failure(status: ContainerStatus, what: str) -> Outcome:
+    detail = (status.status or "").strip()
+    return failed(
+        f"Instagram could not process {what}: {detail or 'no details given'}. "
+        + media_check_advice(detail),
+        "container_error",
+    )
+
+
+def media_check_advice(detail: str) -> str:
+    """Advice for the subcode Instagram puts in a container's `status` text."""
+    from igpub.instagram.errors import advice_for_subcode
+
+    for token in detail.replace("(", " ").replace(")", " ").split():
+        if token.isdigit() and len(token) == 7:
+            return advice_for_subcode(int(token))
+    return "Check the media against Instagram's specifications and post again."
+
+
+def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, token: str, *, count: bool) -> Outcome:
+    settings = deps.settings
+    checks = deps.posts.increment(rec.post_id, "status_checks", deps.clock()) if count else rec.status_checks
+    try:
+        pending = [c for c in rec.item_containers if c not in _ready(rec)]
+        ready = list(_ready(rec))
+        for i, cid in enumerate(rec.item_containers):
+            if cid in ready:
+                continue
+            st = deps.client.get_container_status(cid, token)
+            what = f"item {i + 1} of the carousel" if req.kind == "carousel" else f"the {req.kind}"
+            if st.status_code == "ERROR":
+                return _container_failure(st, what)
+            if st.status_code == "EXPIRED":
+                return _expired(deps, rec)
+            if st.status_code in ("FINISHED", "PUBLISHED"):
+                ready.append(cid)
+        if ready != list(_ready(rec)):
+            rec = deps.posts.update(rec.post_id, deps.clock(), ready_containers=ready)
+        pending = [c for c in rec.item_containers if c not in ready]
+        if not pending and req.kind == "carousel":
+            if rec.parent_container is None:
+                parent = deps.client.create_container(
+                    account.account_id, token, parent_params(req, rec.caption, rec.item_containers)
+                )
+                rec = deps.posts.update(rec.post_id, deps.clock(), parent_container=parent.id)
+            st = deps.client.get_container_status(rec.parent_container or "", token)
+            if st.status_code == "ERROR":
+                return _container_failure(st, "the carousel")
+            if st.status_code == "EXPIRED":
+                return _expired(deps, rec)
+            if st.status_code not in ("FINISHED", "PUBLISHED"):
+                pending = [rec.parent_container or ""]
+    except InstagramError as exc:
+        return _error_outcome(deps, rec, account, exc, retry_status="rate_limited")
+    if not pending:
+        return {"status": "finished", "checks": checks}
+    if checks >= settings.max_status_checks:
+        waited = settings.max_status_checks * settings.status_poll_interval_s
+        return failed(
+            f"Instagram was still processing the media after {checks} status checks (about {waited} s). "
+            "Large videos can take longer: raise MaxStatusChecks, or post a smaller file.",
+            "timeout",
+        )
+    return _wait("in_progress", settings.status_poll_interval_s, checks=checks)
+
+
+def _ready(rec: PostRecord) -> list[str]:
+    return list(rec.ready_containers)
+
+
+def _expired(deps: Deps, rec: PostRecord) -> Outcome:
+    n = deps.posts.increment(rec.post_id, "recreations", deps.clock())
+    if n > MAX_RECREATIONS:
+        return failed("Instagram's containers expired (they live 24 hours) before the post could be published.",
+                      "expired")
+    deps.posts.update(rec.post_id, deps.clock(), item_containers=[], ready_containers=[],
+                      remove=("parent_container", "publish_attempted_at"))
+    return {"status": "recreate", "wait_s": 1}
+
+
+# ----------------------------------------------------------------------------------- publish
+def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
+    rec, req, account = _load(deps, post_id)
+    if rec.status == "published":
+        return _published_outcome(rec)
+    problem = _usable(account, rec)
+    if problem or account is None:
+        return problem or failed("no account")
+    container = rec.publish_container
+    if not container:
+        return {"status": "recreate", "wait_s": 1}
+
+    def attempt() -> Outcome:
+        return _publish_once(deps, rec, req, account, container)
+
+    try:
+        if deps.publish_guard is not None:
+            return deps.publish_guard(attempt, f"{post_id}:{container}")
+        return attempt()
+    except NotFinal as nf:
+        return nf.outcome
+
+
+def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, container: str) -> Outcome:
+    token = deps.token(account)
+    client = deps.client
+    try:
+        if rec.publish_attempted_at is not None:
+            # a publish was attempted before: it may have worked even if we never heard back
+            st = client.get_container_status(container, token)
+            if st.status_code == "PUBLISHED":
+                media_id = _find_media_id(deps, rec, account, token)
+                return _record_published(deps, rec, req, account, token, media_id, recovered=True)
+            if st.status_code == "EXPIRED":
+                raise NotFinal(_expired(deps, rec))
+            if st.status_code == "ERROR":
+                raise NotFinal(_container_failure(st, f"the {req.kind}"))
+            if st.status_code == "IN_PROGRESS":
+                raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s))
+        deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
+        media_id = client.publish(account.account_id, token, container)
+    except NotFinal:
+        raise
+    except NotReadyError:
+        raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s)) from None
+    except QuotaExhaustedError:
+        raise NotFinal(_quota_wait(deps, rec, account, token)) from None
+    except ContainerExpiredError:
+        raise NotFinal(_expired(deps, rec)) from None
+    except (NetworkError, TransientError) as exc:
+        # we do not know whether Instagram published: read the container's status next time
+        logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
+        raise NotFinal(_transient(deps, rec, exc, "verify")) from None
+    except InstagramError as exc:
+        raise NotFinal(_error_outcome(deps, rec, account, exc, retry_status="verify")) from None
+    return _record_published(deps, rec, req, account, token, media_id, recovered=False)
+
+
+def _find_media_id(deps: Deps, rec: PostRecord, account: Account, token: str) -> str | None:
+    """The media a PUBLISHED container became (Instagram does not link them; match by caption)."""
+    try:
+        for media in deps.client.list_media(account.account_id, token, limit=10):
+            if (media.caption or "") == rec.caption:
+                return media.id
+    except InstagramError:
+        return None
+    return None
+
+
+def _record_published(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, token: str,
+                      media_id: str | None, *, recovered: bool) -> Outcome:
+    now = deps.clock()
+    fields: dict[str, Any] = {"status": "published", "published_at": int(now)}
+    if media_id:
+        fields["media_id"] = media_id
+    rec = deps.posts.update(rec.post_id, now, remove=("failure_reason", "failure_code"), **fields)
+    permalink = None
+    if media_id:
+        try:  # best effort: a fresh media can answer 100/33 for a while; never fail a published post
+            permalink = deps.client.get_media(media_id, token).permalink
+        except InstagramError as exc:
+            logger.info("permalink not available yet", extra={"code": exc.code})
+        if permalink:
+            rec = deps.posts.update(rec.post_id, deps.clock(), permalink=permalink)
+    metrics.add_dimension(name="kind", value=req.kind)
+    metrics.add_metric(name="PostsPublished", unit="Count", value=1)
+    metrics.add_metric(name="StatusChecksPerPost", unit="Count", value=rec.status_checks)
+    metrics.add_metric(name="SecondsToPublish", unit="Seconds", value=max(0.0, now - rec.started_at))
+    logger.info("published", extra={"post_id": rec.post_id, "media_id": media_id, "recovered": recovered})
+    return _published_outcome(rec)
+
+
+def _published_outcome(rec: PostRecord) -> Outcome:
+    return {"status": "published", "media_id": rec.media_id, "permalink": rec.permalink}
+
+
+def _quota_wait(deps: Deps, rec: PostRecord, account: Account, token: str) -> Outcome:
+    """Wait until the oldest post of the quota window leaves it (the window and size come from
+    content_publishing_limit; the publish times from our own records)."""
+    now = deps.clock()
+    try:
+        limit = deps.client.get_publishing_limit(account.account_id, token)
+        duration = limit.quota_duration or 86400
+        total = limit.quota_total
+    except InstagramError:
+        duration, total = 86400, None
+    ours = deps.posts.published_since(account.account_id, int(now - duration))
+    wait = ours[0] + duration - now + 5 if ours else QUOTA_UNKNOWN_WAIT_S
+    logger.info("publishing quota full", extra={"quota_total": total, "window_posts": len(ours), "wait_s": wait})
+    deps.posts.update(rec.post_id, now, waiting_for="quota")
+    return _wait("quota_full", min(max(wait, 30), duration + 5), quota_total=total)
+
+
+# ----------------------------------------------------------------------------------- failure
+def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[str, Any] | None) -> Outcome:
+    if outcome and outcome.get("reason"):
+        reason, code = str(outcome["reason"]), str(outcome.get("code") or "failed")
+    elif error:
+        cause = str(error.get("Cause") or "")
+        try:
+            cause = json.loads(cause).get("errorMessage", cause)
+        except (ValueError, AttributeError):
+            pass
+        reason = f"igpub hit an unexpected error ({error.get('Error', 'error')}): {cause[:300]}. Post again."
+        code = "internal"
+    else:
+        reason, code = "The post failed for an unknown reason. Post again.", "unknown"
+    now = deps.clock()
+    rec = deps.posts.get(post_id)
+    if rec is None:
+        return {"status": "failed", "reason": reason}
+    if rec.status == "published":  # never turn a published post into a failed one
+        return {"status": "published", "reason": "already published"}
+    deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
+    metrics.add_dimension(name="kind", value=rec.kind)
+    metrics.add_metric(name="PostsFailed", unit="Count", value=1)
+    logger.info("post failed", extra={"post_id": post_id, "code": code})
+    return {"status": "failed", "reason": reason, "code": code}

@@ -1,0 +1,183 @@
+"""Post records in DynamoDB: the request, the status, the containers, the result.
+
+Item: post_id (PK), account_id, kind, request (JSON string: the validated PostRequest), caption
+(final, with hashtags), status (scheduled | creating | processing | published | failed),
+execution_id, item_containers (list of container ids), parent_container (carousel), status_checks,
+transient_retries, recreations, publish_attempted_at, media_id, permalink, published_at (epoch s),
+failure_reason, failure_code, created_at / updated_at (ISO 8601), started_at (epoch s).
+GSI ``by-account``: account_id + created_at.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, Field
+
+from igpub.repositories import aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.service_resource import Table
+
+PostStatus = Literal["scheduled", "creating", "processing", "published", "failed"]
+FINAL = ("published", "failed")
+
+
+class PostRecord(BaseModel):
+    post_id: str
+    account_id: str
+    kind: str
+    request: str  # JSON
+    caption: str = ""
+    status: PostStatus
+    execution_id: str
+    item_containers: list[str] = Field(default_factory=list)
+    ready_containers: list[str] = Field(default_factory=list)
+    waiting_for: str | None = None
+    parent_container: str | None = None
+    status_checks: int = 0
+    transient_retries: int = 0
+    recreations: int = 0
+    publish_attempted_at: int | None = None
+    media_id: str | None = None
+    permalink: str | None = None
+    published_at: int | None = None
+    failure_reason: str | None = None
+    failure_code: str | None = None
+    hashtags: list[str] = Field(default_factory=list)
+    created_at: str
+    updated_at: str
+    started_at: int
+
+    @property
+    def publish_container(self) -> str | None:
+        """The container handed to media_publish (the carousel parent, or the single item)."""
+        if self.kind == "carousel":
+            return self.parent_container
+        return self.item_containers[0] if self.item_containers else None
+
+
+def iso(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _record(item: dict[str, Any]) -> PostRecord:
+    return PostRecord.model_validate(_plain(item))
+
+
+class PostRepository:
+    def __init__(self, table_name: str, *, table: Table | None = None) -> None:
+        self._name = table_name
+        self._table = table
+
+    @property
+    def table(self) -> Table:
+        if self._table is None:
+            self._table = aws.table(self._name)
+        return self._table
+
+    def claim(self, record: PostRecord) -> tuple[PostRecord, bool]:
+        """Create the post, or find it. Returns (record, owned): owned is False when the post id
+        belongs to another execution (a duplicate submission)."""
+        try:
+            self.table.put_item(
+                Item={k: v for k, v in record.model_dump().items() if v is not None},
+                ConditionExpression="attribute_not_exists(post_id) OR execution_id = :e",
+                ExpressionAttributeValues={":e": record.execution_id},
+            )
+            return record, True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        existing = self.get(record.post_id)
+        if existing is None:  # deleted in between: try once more
+            return self.claim(record)
+        return existing, existing.execution_id == record.execution_id
+
+    def get(self, post_id: str) -> PostRecord | None:
+        item = self.table.get_item(Key={"post_id": post_id}, ConsistentRead=True).get("Item")
+        return _record(item) if item else None
+
+    def update(self, post_id: str, now: float, *, remove: tuple[str, ...] = (), **fields: Any) -> PostRecord:
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":now": iso(now)}
+        sets = ["updated_at = :now"]
+        for i, (key, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = key
+            values[f":v{i}"] = value
+            sets.append(f"#f{i} = :v{i}")
+        expr = "SET " + ", ".join(sets)
+        if remove:
+            for j, key in enumerate(remove):
+                names[f"#r{j}"] = key
+            expr += " REMOVE " + ", ".join(f"#r{j}" for j in range(len(remove)))
+        kwargs: dict[str, Any] = {
+            "Key": {"post_id": post_id},
+            "UpdateExpression": expr,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        resp = self.table.update_item(**kwargs)
+        return _record(resp["Attributes"])
+
+    def increment(self, post_id: str, counter: str, now: float) -> int:
+        resp = self.table.update_item(
+            Key={"post_id": post_id},
+            UpdateExpression="SET updated_at = :now ADD #c :one",
+            ExpressionAttributeNames={"#c": counter},
+            ExpressionAttributeValues={":one": 1, ":now": iso(now)},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(resp["Attributes"][counter])  # type: ignore[arg-type]
+
+    def recent(self, *, account_id: str | None = None, limit: int = 20) -> list[PostRecord]:
+        if account_id:
+            resp = self.table.query(
+                IndexName="by-account",
+                KeyConditionExpression=Key("account_id").eq(account_id),
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+            return [_record(i) for i in resp.get("Items", [])]
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            resp = self.table.scan(**kwargs)
+            items.extend(resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        records = sorted((_record(i) for i in items), key=lambda r: r.created_at, reverse=True)
+        return records[:limit]
+
+    def published_since(self, account_id: str, since: int) -> list[int]:
+        """published_at of this account's posts published at or after ``since`` (for the quota window)."""
+        out: list[int] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "by-account",
+            "KeyConditionExpression": Key("account_id").eq(account_id),
+            "FilterExpression": Attr("published_at").gte(since),
+            "ProjectionExpression": "published_at",
+        }
+        while True:
+            resp = self.table.query(**kwargs)
+            out.extend(int(i["published_at"]) for i in resp.get("Items", []))  # type: ignore[arg-type]
+            if "LastEvaluatedKey" not in resp:
+                return sorted(out)
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run a command against the local stack: start it (and deploy the current code) if needed, run the
+# command, and stop the stack again if this script started it. The command's exit status is kept.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+EMU_PORT="${IGPUB_EMU_PORT:-4566}"
+started=0
+if ! curl -fsS -m 2 "http://127.0.0.1:$EMU_PORT/_ministack/health" >/dev/null 2>&1; then started=1; fi
+cleanup() { if [ "$started" = 1 ] && [ -z "${IGPUB_KEEP_STACK:-}" ]; then "$ROOT/local/stack.sh" down; fi; }
+trap cleanup EXIT
+"$ROOT/local/stack.sh" up || exit 1
+"$@"
