@@ -56,7 +56,7 @@ def post(endpoint: str, fake: str, out: Path) -> None:
     # the fake checks the redirect URI at code exchange against the one registered for the app
     redirect_uris = [v for k, v in outputs.items() if k.endswith("RedirectUri")]
     try:
-        httpx.post(f"{fake}/_fake/config", json={"redirect_uris": redirect_uris}, timeout=5)
+        httpx.post(f"{fake}/_fake/config", json={"allowed_redirect_uris": redirect_uris}, timeout=5)
     except httpx.HTTPError as exc:
         print(f"warning: could not configure the fake Instagram: {exc}", file=sys.stderr)
     info = {"stack": STACK, "endpoint": endpoint, "fake": fake, "outputs": outputs}

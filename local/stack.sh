@@ -92,6 +92,7 @@ start_servers() {
 
 deploy() {
   cd "$ROOT"
+  mkdir -p "$RUN"
   log "sam build"
   # sam build needs a real python3.13 first on PATH (a venv's, not the pyenv shim)
   PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" build --config-env local >"$RUN/sam-build.log" 2>&1 \

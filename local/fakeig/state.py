@@ -206,6 +206,10 @@ class Store:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.hashtag_names: dict[str, str] = {}  # id -> name (ids are global and static: kept on reset)
+        self.clear()
+
+    def clear(self) -> None:
         self.users: dict[str, IGUser] = {}  # by IG user_id
         self.tokens: dict[str, Token] = {}
         self.codes: dict[str, AuthCode] = {}
@@ -213,7 +217,6 @@ class Store:
         self.media: dict[str, Media] = {}
         # Per IG user: hashtag name -> first counted query time.
         self.hashtag_queries: dict[str, dict[str, float]] = {}
-        self.hashtag_names: dict[str, str] = {}  # id -> name (ids are global and static)
         self.calls: list[CallRecord] = []
         self.call_seq = itertools.count(1)
         self.usage: dict[str, deque[float]] = {}  # IG user id -> call times

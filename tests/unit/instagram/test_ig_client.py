@@ -594,3 +594,16 @@ def test_network_error_message_has_no_query() -> None:
     assert "/access_token" in str(info.value)
     assert TOKEN not in str(info.value) and SECRET not in str(info.value)
     assert not info.value.request_sent
+
+
+def test_list_media() -> None:
+    body = {
+        "data": [{"id": "m2", "caption": "b"}, {"id": "m1", "caption": "a"}],
+        "paging": {"cursors": {"after": "x"}},
+    }
+    fake = Fake(ok(body))
+    client, _ = make(fake)
+    media = client.list_media("ig1", TOKEN, limit=10)
+    assert [m.id for m in media] == ["m2", "m1"]
+    assert fake.requests[0].url.path == "/v25.0/ig1/media"
+    assert fake.query()["limit"] == "10"

@@ -23,6 +23,7 @@ from igpub.instagram.errors import (
     QuotaExhaustedError,
     RateLimitedError,
     TransientError,
+    advice_for_subcode,
     parse_error,
 )
 
@@ -247,3 +248,9 @@ def test_errors_pickle() -> None:
     assert type(back) is RateLimitedError
     assert back.retry_after_s == 12
     assert back.code == 4
+
+
+def test_advice_for_subcode() -> None:
+    assert advice_for_subcode(2207052).startswith("Instagram could not fetch the media")
+    assert advice_for_subcode(2207009) == "The image aspect ratio must be between 4:5 and 1.91:1."
+    assert advice_for_subcode(1)  # unknown: still a sentence

@@ -78,7 +78,7 @@ _NOT_SENT = (
     httpx.UnsupportedProtocol,
 )
 _MAX_PAGES = 20
-_HASHTAG_PAGE_MAX = 50
+_PAGE_MAX = 50
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -263,6 +263,20 @@ class InstagramClient:
         body = self._graph("GET", media_id, token, params={"fields": fields}, account_id=account_id)
         return self._model(Media, body, "media")
 
+    def list_media(
+        self, ig_user_id: str, token: str, limit: int = 25, fields: str = DEFAULT_MEDIA_FIELDS
+    ) -> list[Media]:
+        """The account's most recent media, newest first (``GET /{ig_user_id}/media``; no stories)."""
+        items = self._edge(
+            f"{ig_user_id}/media",
+            token,
+            {"fields": fields},
+            limit=limit,
+            facebook=False,
+            account_id=ig_user_id,
+        )
+        return [self._model(Media, item, "media") for item in items]
+
     # ------------------------------------------------------------------ Facebook Login + hashtags
 
     def exchange_facebook_code(
@@ -371,7 +385,7 @@ class InstagramClient:
         items: list[Any] = []
         query = dict(params)
         if limit is not None:
-            query["limit"] = str(max(1, min(limit, _HASHTAG_PAGE_MAX)))
+            query["limit"] = str(max(1, min(limit, _PAGE_MAX)))
         for _ in range(_MAX_PAGES):
             body = self._graph(
                 "GET", path, token, params=query, op=op, account_id=account_id, facebook=facebook

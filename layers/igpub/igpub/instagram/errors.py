@@ -35,6 +35,7 @@ __all__ = [
     "ResponseLike",
     "TransientError",
     "UnexpectedResponseError",
+    "advice_for_subcode",
     "classify",
     "parse_error",
 ]
@@ -439,6 +440,14 @@ _OAUTH_ADVICE = {
     "matching code was not found or was already used": "The authorization code expired or was already used; "
     "start the connection again.",
 }
+
+
+def advice_for_subcode(subcode: int, code: int | None = None) -> str:
+    """Advice for a bare subcode, e.g. the one a container's ``status`` text carries on ERROR."""
+    for key in ((code, subcode), (None, subcode)):
+        if key in _ADVICE:
+            return _ADVICE[key]
+    return "Check the media against Instagram's specifications and try again."
 
 
 def classify(

@@ -329,7 +329,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
         for i, cid in enumerate(rec.item_containers):
             if cid in ready:
                 continue
-            st = deps.client.get_container_status(cid, token)
+            st = deps.client.get_container_status(cid, token, account_id=account.account_id)
             what = f"item {i + 1} of the carousel" if req.kind == "carousel" else f"the {req.kind}"
             if st.status_code == "ERROR":
                 return _container_failure(st, what)
@@ -346,7 +346,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
                     account.account_id, token, parent_params(req, rec.caption, rec.item_containers)
                 )
                 rec = deps.posts.update(rec.post_id, deps.clock(), parent_container=parent.id)
-            st = deps.client.get_container_status(rec.parent_container or "", token)
+            st = deps.client.get_container_status(rec.parent_container or "", token, account_id=account.account_id)
             if st.status_code == "ERROR":
                 return _container_failure(st, "the carousel")
             if st.status_code == "EXPIRED":
@@ -410,7 +410,7 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
     try:
         if rec.publish_attempted_at is not None:
             # a publish was attempted before: it may have worked even if we never heard back
-            st = client.get_container_status(container, token)
+            st = client.get_container_status(container, token, account_id=account.account_id)
             if st.status_code == "PUBLISHED":
                 media_id = _find_media_id(deps, rec, account, token)
                 return _record_published(deps, rec, req, account, token, media_id, recovered=True)
@@ -460,7 +460,7 @@ def _record_published(deps: Deps, rec: PostRecord, req: PostRequest, account: Ac
     permalink = None
     if media_id:
         try:  # best effort: a fresh media can answer 100/33 for a while; never fail a published post
-            permalink = deps.client.get_media(media_id, token).permalink
+            permalink = deps.client.get_media(media_id, token, account_id=account.account_id).permalink
         except InstagramError as exc:
             logger.info("permalink not available yet", extra={"code": exc.code})
         if permalink:

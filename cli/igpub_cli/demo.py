@@ -1,0 +1,98 @@
+"""`make demo`: the main job on the local stack, with visible progress.
+
+Connects the fake Instagram's demo account through the real OAuth flow (API Gateway -> Lambda ->
+the fake's consent page -> callback -> KMS -> DynamoDB), then publishes an image, a carousel of
+three images (one uploaded to the media bucket, handed to Instagram as a presigned URL) and a Reel
+that takes 15 s to process (the Step Functions Wait loop runs for real), printing each permalink
+as `permalink: URL`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import httpx
+
+from igpub_cli import api
+from igpub_cli.deployment import Deployment
+from igpub_cli.local import FakeInstagram, walk_connect_flow
+
+DEMO_USER = "igpub_demo"
+REEL_PROCESSING_S = 15
+
+
+def step(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m", flush=True)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def main() -> int:
+    dep = Deployment.load()
+    if not dep.local or not dep.fake_url:
+        print("make demo runs on the local stack only (make up)", file=sys.stderr)
+        return 2
+    fake = FakeInstagram(dep.fake_url)
+    # real Wait states: the Reel's status is polled every 5 s until the fake finishes processing it
+    httpx.post(f"{dep.endpoint_url}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": 1}, timeout=5)
+    fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "REELS": REEL_PROCESSING_S})
+
+    step("1/4 Connect an Instagram professional account (Instagram Login, OAuth)")
+    resp = walk_connect_flow(dep, login_as=DEMO_USER, log=say)
+    if resp.status_code != 200:
+        say(f"   the callback answered {resp.status_code}: {resp.text[:300]}")
+        return 1
+    account = next(a for a in api.list_accounts(dep) if a.username == DEMO_USER)
+    say(f"   connected @{account.username} (account {account.account_id}); token stored KMS-encrypted, "
+        f"expires in {account.days_left(time.time()):.0f} days")
+
+    results: list[tuple[str, Any]] = []
+
+    step("2/4 Publish a single image")
+    rec = api.publish_post(dep, {
+        "account_id": account.account_id, "kind": "image",
+        "media": [{"url": fake.cdn("image.jpg", w=1080, h=1350), "alt_text": "A sunrise over the sea"}],
+        "caption": "Good morning from igpub #sunrise #igpub",
+    }, on_progress=say)
+    results.append(("image", rec))
+    say(f"permalink: {rec.permalink}")
+
+    step("3/4 Publish a carousel of three images (one uploaded to the media bucket)")
+    photo = httpx.get(fake.cdn("image.jpg", w=1080, h=1080, seed=7), timeout=10).content
+    key = f"uploads/demo/{int(time.time())}-square.jpg"
+    dep.client("s3").put_object(Bucket=dep.output("MediaBucketName"), Key=key, Body=photo, ContentType="image/jpeg")
+    say(f"   uploaded s3://{dep.output('MediaBucketName')}/{key}")
+    rec = api.publish_post(dep, {
+        "account_id": account.account_id, "kind": "carousel",
+        "media": [{"key": key}, {"url": fake.cdn("image.jpg", w=1080, h=1080, seed=8)},
+                  {"url": fake.cdn("image.jpg", w=1080, h=1080, seed=9)}],
+        "caption": "Three views, one post",
+    }, on_progress=say)
+    results.append(("carousel", rec))
+    say(f"permalink: {rec.permalink}")
+
+    step(f"4/4 Publish a Reel (the fake takes {REEL_PROCESSING_S} s to process it; igpub polls every 5 s)")
+    rec = api.publish_post(dep, {
+        "account_id": account.account_id, "kind": "reel",
+        "media": [{"url": fake.cdn("video.mp4", seconds=12, mb=2)}],
+        "caption": "A short Reel", "share_to_feed": True,
+    }, on_progress=say)
+    results.append(("reel", rec))
+    say(f"permalink: {rec.permalink}")
+
+    step("Summary")
+    ok = True
+    for kind, rec in results:
+        say(f"   {kind:<9} {rec.status:<10} {rec.permalink or rec.failure_reason}")
+        ok = ok and rec.status == "published"
+    say("\nThe stack is still running: try `.venv/bin/igpub accounts`, `.venv/bin/igpub posts`; "
+        "`make down` stops it.")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

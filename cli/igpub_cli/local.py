@@ -1,0 +1,92 @@
+"""Helpers for the local stack: drive the fake Instagram's control API, and walk the OAuth flow
+the way a browser does (the fake's consent page auto-approves). Used by `make demo` and the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import httpx
+
+from igpub_cli.deployment import Deployment
+
+
+class FakeInstagram:
+    """Client of the fake Instagram's control API (/_fake/...)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+
+    def _ok(self, resp: httpx.Response) -> Any:
+        resp.raise_for_status()
+        return resp.json() if resp.content else None
+
+    def reset(self) -> Any:
+        return self._ok(self.http.post("/_fake/reset"))
+
+    def config(self, **values: Any) -> Any:
+        return self._ok(self.http.post("/_fake/config", json=values))
+
+    def get_config(self) -> Any:
+        return self._ok(self.http.get("/_fake/config"))
+
+    def advance(self, seconds: float) -> Any:
+        return self._ok(self.http.post("/_fake/clock/advance", json={"seconds": seconds}))
+
+    def users(self) -> Any:
+        return self._ok(self.http.get("/_fake/users"))
+
+    def create_user(self, username: str, **extra: Any) -> Any:
+        return self._ok(self.http.post("/_fake/users", json={"username": username, **extra}))
+
+    def tokens(self, user_id: str) -> Any:
+        return self._ok(self.http.get(f"/_fake/users/{user_id}/tokens"))
+
+    def media(self, user_id: str | None = None) -> Any:
+        return self._ok(self.http.get("/_fake/media", params={"user_id": user_id} if user_id else None))
+
+    def containers(self) -> Any:
+        return self._ok(self.http.get("/_fake/containers"))
+
+    def calls(self) -> Any:
+        return self._ok(self.http.get("/_fake/calls"))
+
+    def clear_calls(self) -> Any:
+        return self._ok(self.http.delete("/_fake/calls"))
+
+    def faults(self, rules: list[dict[str, Any]]) -> Any:
+        return self._ok(self.http.post("/_fake/faults", json=rules))
+
+    def clear_faults(self) -> Any:
+        return self._ok(self.http.delete("/_fake/faults"))
+
+    def cdn(self, path: str, **params: Any) -> str:
+        return f"{self.base_url}/cdn/{path}" + (f"?{urlencode(params)}" if params else "")
+
+
+def _with_param(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query.update(params)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def walk_connect_flow(dep: Deployment, *, login_as: str | None = None, log: Any = None) -> httpx.Response:
+    """GET /connect -> the (fake) authorize page -> the callback, like a browser; returns the
+    callback's response (an HTML page)."""
+    say = log or (lambda _m: None)
+    with httpx.Client(timeout=30, follow_redirects=False) as http:
+        first = http.get(dep.output("ConnectUrl"))
+        if first.status_code != 302:
+            raise RuntimeError(f"/connect answered {first.status_code}: {first.text[:200]}")
+        authorize = first.headers["location"]
+        say(f"   /connect -> 302 to Instagram's authorize page ({urlsplit(authorize).path})")
+        if login_as:
+            authorize = _with_param(authorize, login_as=login_as)
+        consent = http.get(authorize)
+        if consent.status_code != 302:
+            raise RuntimeError(f"authorize page answered {consent.status_code}: {consent.text[:200]}")
+        callback = consent.headers["location"].split("#", 1)[0]  # browsers never send the fragment
+        say("   consent given -> 302 back to igpub's /oauth/callback with a one-time code")
+        return http.get(callback)

@@ -1,0 +1,96 @@
+"""Fault injection rules (``POST /_fake/faults``)."""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FaultKind = Literal[
+    "http_500",
+    "http_503",
+    "timeout",
+    "graph_error",
+    "transient_read",
+    "throttle",
+    "drop_after",
+    "drop_before",
+]
+
+
+class FaultRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Regex searched in "METHOD /route" (route = path without host prefix and version, no query),
+    # e.g. "POST /\\d+/media_publish". Anchor it yourself with ^...$ if needed.
+    match: str = ".*"
+    host: str | None = None  # e.g. "graph.instagram.com", "graph.facebook.com", "cdn"
+    kind: FaultKind
+    times: int | None = None  # fire at most N times (None = unlimited)
+    skip: int = 0  # let the first N matching calls through
+    probability: float | None = None  # fire with this probability (seeded if seed is set)
+    seed: int | None = None
+    # timeout
+    seconds: float = 30.0
+    hang: bool = False  # timeout: after sleeping, drop the connection instead of answering
+    # graph_error / throttle
+    code: int | None = None
+    subcode: int | None = None
+    message: str | None = None
+    is_transient: bool | None = None
+    http_status: int = Field(default=400)
+
+
+@dataclass
+class ActiveRule:
+    rule: FaultRule
+    pattern: re.Pattern[str]
+    rng: random.Random
+    seen: int = 0
+    fired: int = 0
+
+    def public(self) -> dict[str, Any]:
+        return {**self.rule.model_dump(exclude_none=True), "seen": self.seen, "fired": self.fired}
+
+
+@dataclass
+class FaultSet:
+    rules: list[ActiveRule] = field(default_factory=list)
+
+    def set(self, rules: list[FaultRule]) -> None:
+        self.rules = [
+            ActiveRule(r, re.compile(r.match), random.Random(r.seed) if r.seed is not None else random.Random())
+            for r in rules
+        ]
+
+    def add(self, rules: list[FaultRule]) -> None:
+        keep = self.rules
+        self.set(rules)
+        self.rules = keep + self.rules
+
+    def clear(self) -> None:
+        self.rules = []
+
+    def pick(self, host: str, method: str, route: str) -> FaultRule | None:
+        subject = f"{method} {route}"
+        for active in self.rules:
+            rule = active.rule
+            if rule.host is not None and rule.host != host:
+                continue
+            if rule.kind == "transient_read" and method != "GET":
+                continue
+            if not active.pattern.search(subject):
+                continue
+            if rule.times is not None and active.fired >= rule.times:
+                continue
+            active.seen += 1
+            if active.seen <= rule.skip:
+                continue
+            if rule.probability is not None and active.rng.random() >= rule.probability:
+                continue
+            active.fired += 1
+            return rule
+        return None

@@ -1,0 +1,58 @@
+"""Shared fixtures. Tests under tests/integration and tests/e2e need the local stack (`make up`,
+or `make test`, which starts it); unit tests need nothing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from igpub_cli.deployment import Deployment
+from igpub_cli.local import FakeInstagram
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        if "e2e" in parts or "integration" in parts:
+            item.add_marker(pytest.mark.stack)
+
+
+@pytest.fixture(scope="session")
+def dep() -> Deployment:
+    stack_file = ROOT / ".run" / "stack.json"
+    if not stack_file.exists():
+        pytest.fail("the local stack is not running: run `make up` (make test starts it by itself)")
+    return Deployment.load(stack_file=stack_file)
+
+
+@pytest.fixture(scope="session")
+def emulator(dep: Deployment) -> str:
+    assert dep.endpoint_url
+    return dep.endpoint_url
+
+
+def set_wait_scale(emulator: str, scale: float) -> None:
+    httpx.post(f"{emulator}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": scale},
+               timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def fake(dep: Deployment, emulator: str) -> Iterator[FakeInstagram]:
+    """The fake Instagram, reset for this test (state, clock, faults, config) with fast waits."""
+    assert dep.fake_url
+    f = FakeInstagram(dep.fake_url)
+    f.reset()
+    redirect_uris = [v for k, v in dep.outputs.items() if k.endswith("RedirectUri")]
+    f.config(allowed_redirect_uris=redirect_uris)
+    set_wait_scale(emulator, 0.02)  # a 5 s Wait takes 0.1 s
+    yield f
+    f.clear_faults()
