@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,10 @@ TTL_ATTRIBUTES = {
     "UsageTableName": "expires_at",
     "IdempotencyTableName": "expiration",
 }
+
+
+for _key, _value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")):
+    os.environ.setdefault(_key, _value)  # the emulator accepts any credentials
 
 
 def _client(service: str, endpoint: str):  # type: ignore[no-untyped-def]

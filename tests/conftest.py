@@ -41,16 +41,11 @@ def emulator(dep: Deployment) -> str:
     return dep.endpoint_url
 
 
-def set_wait_scale(emulator: str, scale: float) -> None:
-    httpx.post(
-        f"{emulator}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": scale}, timeout=5
-    ).raise_for_status()
-
-
 @pytest.fixture
 def fake(dep: Deployment, emulator: str) -> Iterator[FakeInstagram]:
     """The fake Instagram, reset for this test (state, clock, faults, config) with fast waits."""
     assert dep.fake_url
+    stop_running_executions(dep)
     f = FakeInstagram(dep.fake_url)
     f.reset()
     redirect_uris = [v for k, v in dep.outputs.items() if k.endswith("RedirectUri")]
@@ -59,6 +54,17 @@ def fake(dep: Deployment, emulator: str) -> Iterator[FakeInstagram]:
     clear_usage(dep)
     yield f
     f.clear_faults()
+
+
+def stop_running_executions(dep: Deployment) -> None:
+    """Executions left running by an earlier test would keep calling the fake during this one."""
+    sfn = dep.client("stepfunctions")
+    arn = dep.outputs.get("PublishStateMachineArn")
+    if not arn:
+        return
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING"):
+        for ex in page["executions"]:
+            sfn.stop_execution(executionArn=ex["executionArn"], cause="stopped by the test suite")
 
 
 def clear_usage(dep: Deployment) -> None:

@@ -48,10 +48,12 @@ class FakeApp:
     def now(self) -> float:
         return self.clock.now()
 
-    def reset(self) -> None:
+    def reset(self, keep_config: bool = False) -> None:
+        """Forget all state; restore the startup config unless ``keep_config``."""
         with self.store.lock:
             self.store.clear()
-            self.config = self.initial_config.model_copy(deep=True)
+            if not keep_config:
+                self.config = self.initial_config.model_copy(deep=True)
             self.clock.reset()
             self.faults.clear()
             self.store.add_user(make_user(self.config.default_username))

@@ -59,7 +59,8 @@ def _handle(app: FakeApp, req: Request) -> Response:
             case ["health"]:
                 return Response.json({"ok": True, "now": now})
             case ["reset"] if m == "POST":
-                app.reset()
+                body = _body(req)
+                app.reset(keep_config=bool(isinstance(body, dict) and body.get("keep_config")))
                 return Response.json({"ok": True})
             case ["config"] if m == "GET":
                 return Response.json(app.config.model_dump())

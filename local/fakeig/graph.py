@@ -651,7 +651,7 @@ def _video_limit(app: FakeApp, media_type: str) -> int:
 
 def rupload(app: FakeApp, req: Request) -> Response:
     """POST rupload.facebook.com/ig-api-upload/{v}/{container_id} with a body or a file_url header."""
-    segs = [s for s in req.route.split("/") if s]
+    segs = [s for s in req.route.split("/") if s and not re.fullmatch(r"v\d+\.\d+", s)]
 
     def failure(message: str, status: int = 400) -> Response:
         inner = json.dumps({"success": False, "error": {"message": message}})

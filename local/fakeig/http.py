@@ -151,7 +151,7 @@ def redact_params(params: dict[str, Any]) -> dict[str, Any]:
 def redact_token(token: str | None) -> str:
     if not token:
         return ""
-    return token[:6] + "…"
+    return token[:6] + "..."
 
 
 # ----------------------------------------------------------------------------------------------

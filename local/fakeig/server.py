@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from fakeig.app import FakeApp, create_app
 from fakeig.config import FakeConfig
@@ -28,12 +28,13 @@ def _safe_path(raw_path: str) -> str:
     if not parts.query:
         return parts.path
     query = [(k, redact_token(v) if k in SECRET_PARAMS else v[:80]) for k, v in parse_qsl(parts.query, True)]
-    return parts.path + "?" + urlencode(query, safe="…/:,{}")
+    return parts.path + "?" + "&".join(f"{k}={v}" for k, v in query)
 
 
 class FakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeInstagram/1.0"
+    disable_nagle_algorithm = True
     app: FakeApp  # set on the subclass made by make_server
 
     def do_GET(self) -> None:

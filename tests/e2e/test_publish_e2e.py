@@ -19,6 +19,7 @@ from igpub.repositories.posts import PostRecord
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale
+from tests.conftest import clear_usage
 
 
 def image(fake: FakeInstagram, **kw: Any) -> dict[str, Any]:
@@ -229,10 +230,19 @@ def test_quota_full_waits_until_a_slot_frees(
 def test_throttling_mid_flow_waits_and_goes_on(dep: Deployment, fake: FakeInstagram, account: Account) -> None:
     fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "REELS": 0.5})
     fake.faults([{"match": r"^GET /\d+$", "kind": "throttle", "code": 80002, "times": 1}])
-    rec, sub = run(dep, {"account_id": account.account_id, "kind": "reel",
-                         "media": [{"url": fake.cdn("video.mp4", seconds=10, mb=1)}]})
+    sub = api.submit_post(dep, {"account_id": account.account_id, "kind": "reel",
+                                "media": [{"url": fake.cdn("video.mp4", seconds=10, mb=1)}]})
+    # the throttle blocks the account for minutes of real time; this test's Wait states are scaled,
+    # so the state machine goes round WaitRateLimitedCheck several times meanwhile ...
+    _wait_for(lambda: entered(dep, sub.execution_arn).count("WaitRateLimitedCheck") >= 3)
+    calls = ig_calls(fake)
+    throttled = [i for i, c in enumerate(calls) if c["fault"] == "throttle"]
+    assert len(throttled) == 1
+    # ... without calling Instagram again while it is blocked (calling on extends a real block)
+    assert calls[throttled[0] + 1:] == []
+    clear_usage(dep)  # the block's time has passed
+    rec = api.watch_post(dep, sub, timeout_s=60)
     assert rec.status == "published", rec.failure_reason
-    assert "WaitRateLimitedCheck" in entered(dep, sub.execution_arn)
 
 
 # ------------------------------------------------------------------------------ never twice

@@ -29,7 +29,7 @@ class IG:
 
     # -- control ------------------------------------------------------------------------------
     def config(self, **patch: Any) -> dict[str, Any]:
-        return self.fake.configure(**patch)
+        return dict(self.fake.configure(**patch))
 
     def advance(self, seconds: float) -> None:
         self.fake.advance(seconds)

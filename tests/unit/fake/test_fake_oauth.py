@@ -185,11 +185,12 @@ def test_long_lived_exchange_errors(ig: IG) -> None:
 
 
 def _refresh(ig: IG, token: str, method: str = "GET") -> httpx.Response:
-    return ig.http.request(
+    resp: httpx.Response = ig.http.request(
         method,
         "/graph.instagram.com/refresh_access_token",
         params={"grant_type": "ig_refresh_token", "access_token": token},
     )
+    return resp
 
 
 def test_refresh_rules(user: IG) -> None:

@@ -592,6 +592,9 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
             pass
         reason = f"igpub hit an unexpected error ({error.get('Error', 'error')}): {cause[:300]}. Post again."
         code = "internal"
+    elif outcome:
+        reason = f"igpub got an outcome it does not handle ({outcome.get('status')!r}); this is a bug. Post again."
+        code = "internal"
     else:
         reason, code = "The post failed for an unknown reason. Post again.", "unknown"
     now = deps.clock()
