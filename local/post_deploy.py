@@ -18,8 +18,8 @@ import httpx
 
 STACK = "igpub-local"
 ARTIFACT_BUCKET = "igpub-sam-artifacts"
-LOCAL_APP_SECRET = "local-app-secret"  # the fake Instagram's default app secret, not a real one
-LOCAL_FB_APP_SECRET = "local-fb-app-secret"
+LOCAL_APP_SECRET = "local-app-secret"  # noqa: S105 - the fake Instagram's default app secret, not a real one
+LOCAL_FB_APP_SECRET = "local-fb-app-secret"  # noqa: S105 - the fake's
 TTL_ATTRIBUTES = {
     "OAuthStatesTableName": "expires_at",
     "UsageTableName": "expires_at",
@@ -28,7 +28,7 @@ TTL_ATTRIBUTES = {
 
 
 def _client(service: str, endpoint: str):  # type: ignore[no-untyped-def]
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")  # type: ignore[call-overload]
 
 
 def pre(endpoint: str) -> None:

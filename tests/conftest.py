@@ -7,11 +7,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from igpub_cli.deployment import Deployment
-from igpub_cli.local import FakeInstagram
+from igpub.accounts import Account
+from igpub_cli.api import list_accounts
+from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -41,8 +42,9 @@ def emulator(dep: Deployment) -> str:
 
 
 def set_wait_scale(emulator: str, scale: float) -> None:
-    httpx.post(f"{emulator}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": scale},
-               timeout=5).raise_for_status()
+    httpx.post(
+        f"{emulator}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": scale}, timeout=5
+    ).raise_for_status()
 
 
 @pytest.fixture
@@ -54,5 +56,22 @@ def fake(dep: Deployment, emulator: str) -> Iterator[FakeInstagram]:
     redirect_uris = [v for k, v in dep.outputs.items() if k.endswith("RedirectUri")]
     f.config(allowed_redirect_uris=redirect_uris)
     set_wait_scale(emulator, 0.02)  # a 5 s Wait takes 0.1 s
+    clear_usage(dep)
     yield f
     f.clear_faults()
+
+
+def clear_usage(dep: Deployment) -> None:
+    """Forget the per-account call budgets and blocks left by earlier tests (the fake was reset)."""
+    ddb = dep.client("dynamodb")
+    table = dep.output("UsageTableName")
+    for item in ddb.scan(TableName=table, ProjectionExpression="pk").get("Items", []):
+        ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+
+
+@pytest.fixture
+def account(dep: Deployment, fake: FakeInstagram) -> Account:
+    """The fake's demo user, connected through the deployed OAuth flow."""
+    resp = walk_connect_flow(dep)
+    assert resp.status_code == 200, resp.text
+    return next(a for a in list_accounts(dep) if a.username == "igpub_demo")

@@ -1,9 +1,9 @@
 """igpub for programs: submit a post, follow it to its end, list accounts and posts.
 
-    from igpub_cli.api import Deployment, publish_post
-    record = publish_post(Deployment.load(), {"account_id": "...", "kind": "image",
-                                              "media": [{"url": "https://..."}], "caption": "hi"})
-    print(record.status, record.permalink)
+from igpub_cli.api import Deployment, publish_post
+record = publish_post(Deployment.load(), {"account_id": "...", "kind": "image",
+                                          "media": [{"url": "https://..."}], "caption": "hi"})
+print(record.status, record.permalink)
 """
 
 from __future__ import annotations
@@ -25,8 +25,17 @@ from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.posts import FINAL, PostRecord, PostRepository
 from igpub_cli.deployment import Deployment
 
-__all__ = ["Deployment", "Submission", "list_accounts", "list_posts", "publish_post", "refresh_tokens",
-           "submit_post", "upload_media", "watch_post"]
+__all__ = [
+    "Deployment",
+    "Submission",
+    "list_accounts",
+    "list_posts",
+    "publish_post",
+    "refresh_tokens",
+    "submit_post",
+    "upload_media",
+    "watch_post",
+]
 
 Progress = Callable[[str], None]
 
@@ -46,7 +55,7 @@ def posts_repo(dep: Deployment) -> PostRepository:
 
 
 def list_accounts(dep: Deployment) -> list[Account]:
-    return accounts_repo(dep).list()
+    return accounts_repo(dep).all()
 
 
 def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 20) -> list[PostRecord]:
@@ -80,8 +89,9 @@ def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submi
     sfn = dep.client("stepfunctions")
     payload = {"post_id": post_id, "request": req.model_dump(mode="json", exclude_none=True)}
     try:
-        resp = sfn.start_execution(stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
-                                   input=json.dumps(payload))
+        resp = sfn.start_execution(
+            stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id, input=json.dumps(payload)
+        )
         arn = resp["executionArn"]
     except sfn.exceptions.ExecutionAlreadyExists:
         arn = dep.output("PublishStateMachineArn").replace(":stateMachine:", ":execution:") + f":{post_id}"
@@ -107,8 +117,14 @@ def _describe(event: dict[str, Any]) -> str | None:
     return None
 
 
-def watch_post(dep: Deployment, sub: Submission, *, on_progress: Progress | None = None, poll_s: float = 0.5,
-               timeout_s: float = 3600) -> PostRecord:
+def watch_post(
+    dep: Deployment,
+    sub: Submission,
+    *,
+    on_progress: Progress | None = None,
+    poll_s: float = 0.5,
+    timeout_s: float = 3600,
+) -> PostRecord:
     """Follow the execution until the post is PUBLISHED or FAILED; report each step."""
     sfn = dep.client("stepfunctions")
     posts = posts_repo(dep)
@@ -133,8 +149,13 @@ def watch_post(dep: Deployment, sub: Submission, *, on_progress: Progress | None
         time.sleep(poll_s)
 
 
-def publish_post(dep: Deployment, request: PostRequest | dict[str, Any], *, on_progress: Progress | None = None,
-                 timeout_s: float = 3600) -> PostRecord:
+def publish_post(
+    dep: Deployment,
+    request: PostRequest | dict[str, Any],
+    *,
+    on_progress: Progress | None = None,
+    timeout_s: float = 3600,
+) -> PostRecord:
     return watch_post(dep, submit_post(dep, request), on_progress=on_progress, timeout_s=timeout_s)
 
 

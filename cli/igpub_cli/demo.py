@@ -17,7 +17,7 @@ import httpx
 
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
-from igpub_cli.local import FakeInstagram, walk_connect_flow
+from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
 
 DEMO_USER = "igpub_demo"
 REEL_PROCESSING_S = 15
@@ -38,7 +38,7 @@ def main() -> int:
         return 2
     fake = FakeInstagram(dep.fake_url)
     # real Wait states: the Reel's status is polled every 5 s until the fake finishes processing it
-    httpx.post(f"{dep.endpoint_url}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": 1}, timeout=5)
+    set_wait_scale(dep.endpoint_url or "", 1)
     fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "REELS": REEL_PROCESSING_S})
 
     step("1/4 Connect an Instagram professional account (Instagram Login, OAuth)")
@@ -47,17 +47,24 @@ def main() -> int:
         say(f"   the callback answered {resp.status_code}: {resp.text[:300]}")
         return 1
     account = next(a for a in api.list_accounts(dep) if a.username == DEMO_USER)
-    say(f"   connected @{account.username} (account {account.account_id}); token stored KMS-encrypted, "
-        f"expires in {account.days_left(time.time()):.0f} days")
+    say(
+        f"   connected @{account.username} (account {account.account_id}); token stored KMS-encrypted, "
+        f"expires in {account.days_left(time.time()):.0f} days"
+    )
 
     results: list[tuple[str, Any]] = []
 
     step("2/4 Publish a single image")
-    rec = api.publish_post(dep, {
-        "account_id": account.account_id, "kind": "image",
-        "media": [{"url": fake.cdn("image.jpg", w=1080, h=1350), "alt_text": "A sunrise over the sea"}],
-        "caption": "Good morning from igpub #sunrise #igpub",
-    }, on_progress=say)
+    rec = api.publish_post(
+        dep,
+        {
+            "account_id": account.account_id,
+            "kind": "image",
+            "media": [{"url": fake.cdn("image.jpg", w=1080, h=1350), "alt_text": "A sunrise over the sea"}],
+            "caption": "Good morning from igpub #sunrise #igpub",
+        },
+        on_progress=say,
+    )
     results.append(("image", rec))
     say(f"permalink: {rec.permalink}")
 
@@ -66,21 +73,35 @@ def main() -> int:
     key = f"uploads/demo/{int(time.time())}-square.jpg"
     dep.client("s3").put_object(Bucket=dep.output("MediaBucketName"), Key=key, Body=photo, ContentType="image/jpeg")
     say(f"   uploaded s3://{dep.output('MediaBucketName')}/{key}")
-    rec = api.publish_post(dep, {
-        "account_id": account.account_id, "kind": "carousel",
-        "media": [{"key": key}, {"url": fake.cdn("image.jpg", w=1080, h=1080, seed=8)},
-                  {"url": fake.cdn("image.jpg", w=1080, h=1080, seed=9)}],
-        "caption": "Three views, one post",
-    }, on_progress=say)
+    rec = api.publish_post(
+        dep,
+        {
+            "account_id": account.account_id,
+            "kind": "carousel",
+            "media": [
+                {"key": key},
+                {"url": fake.cdn("image.jpg", w=1080, h=1080, seed=8)},
+                {"url": fake.cdn("image.jpg", w=1080, h=1080, seed=9)},
+            ],
+            "caption": "Three views, one post",
+        },
+        on_progress=say,
+    )
     results.append(("carousel", rec))
     say(f"permalink: {rec.permalink}")
 
     step(f"4/4 Publish a Reel (the fake takes {REEL_PROCESSING_S} s to process it; igpub polls every 5 s)")
-    rec = api.publish_post(dep, {
-        "account_id": account.account_id, "kind": "reel",
-        "media": [{"url": fake.cdn("video.mp4", seconds=12, mb=2)}],
-        "caption": "A short Reel", "share_to_feed": True,
-    }, on_progress=say)
+    rec = api.publish_post(
+        dep,
+        {
+            "account_id": account.account_id,
+            "kind": "reel",
+            "media": [{"url": fake.cdn("video.mp4", seconds=12, mb=2)}],
+            "caption": "A short Reel",
+            "share_to_feed": True,
+        },
+        on_progress=say,
+    )
     results.append(("reel", rec))
     say(f"permalink: {rec.permalink}")
 
@@ -89,8 +110,7 @@ def main() -> int:
     for kind, rec in results:
         say(f"   {kind:<9} {rec.status:<10} {rec.permalink or rec.failure_reason}")
         ok = ok and rec.status == "published"
-    say("\nThe stack is still running: try `.venv/bin/igpub accounts`, `.venv/bin/igpub posts`; "
-        "`make down` stops it.")
+    say("\nThe stack is still running: try `.venv/bin/igpub accounts`, `.venv/bin/igpub posts`; `make down` stops it.")
     return 0 if ok else 1
 
 

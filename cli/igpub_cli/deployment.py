@@ -48,7 +48,7 @@ class Deployment:
             from botocore.config import Config
 
             kwargs["config"] = Config(signature_version="s3v4", s3={"addressing_style": "path"})
-        return boto3.client(service, **kwargs)
+        return boto3.client(service, **kwargs)  # type: ignore[call-overload]
 
     def table(self, output_key: str) -> Any:
         kwargs: dict[str, Any] = {"region_name": self.region}
@@ -77,14 +77,19 @@ class Deployment:
         path = stack_file or Path(os.environ.get("IGPUB_STACK_FILE", DEFAULT_STACK_FILE))
         if stack is None and path.exists():
             data = json.loads(path.read_text())
-            return cls(stack=data["stack"], outputs=data["outputs"], region="us-east-1",
-                       endpoint_url=data["endpoint"], fake_url=data.get("fake"))
+            return cls(
+                stack=data["stack"],
+                outputs=data["outputs"],
+                region="us-east-1",
+                endpoint_url=data["endpoint"],
+                fake_url=data.get("fake"),
+            )
         name = stack or os.environ.get("IGPUB_STACK", "igpub")
         region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         cfn = boto3.client("cloudformation", region_name=region)
         try:
             found = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        except Exception as exc:  # noqa: BLE001 - any failure means: not found / not reachable
+        except Exception as exc:
             raise DeploymentNotFound(
                 f"no igpub deployment found: no {path} (run `make up`) and stack {name!r} is not reachable "
                 f"in {region} ({exc})"

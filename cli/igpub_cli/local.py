@@ -22,6 +22,9 @@ class FakeInstagram:
         resp.raise_for_status()
         return resp.json() if resp.content else None
 
+    def _data(self, resp: httpx.Response) -> Any:
+        return self._ok(resp)["data"]
+
     def reset(self) -> Any:
         return self._ok(self.http.post("/_fake/reset"))
 
@@ -35,22 +38,24 @@ class FakeInstagram:
         return self._ok(self.http.post("/_fake/clock/advance", json={"seconds": seconds}))
 
     def users(self) -> Any:
-        return self._ok(self.http.get("/_fake/users"))
+        return self._data(self.http.get("/_fake/users"))
 
     def create_user(self, username: str, **extra: Any) -> Any:
         return self._ok(self.http.post("/_fake/users", json={"username": username, **extra}))
 
     def tokens(self, user_id: str) -> Any:
-        return self._ok(self.http.get(f"/_fake/users/{user_id}/tokens"))
+        return self._data(self.http.get(f"/_fake/users/{user_id}/tokens"))
 
     def media(self, user_id: str | None = None) -> Any:
-        return self._ok(self.http.get("/_fake/media", params={"user_id": user_id} if user_id else None))
+        """Published media (posts), without carousel children."""
+        items = self._data(self.http.get("/_fake/media", params={"user_id": user_id} if user_id else None))
+        return [m for m in items if not m.get("is_carousel_child") and not m.get("deleted")]
 
     def containers(self) -> Any:
-        return self._ok(self.http.get("/_fake/containers"))
+        return self._data(self.http.get("/_fake/containers"))
 
     def calls(self) -> Any:
-        return self._ok(self.http.get("/_fake/calls"))
+        return self._data(self.http.get("/_fake/calls"))
 
     def clear_calls(self) -> Any:
         return self._ok(self.http.delete("/_fake/calls"))
@@ -63,6 +68,13 @@ class FakeInstagram:
 
     def cdn(self, path: str, **params: Any) -> str:
         return f"{self.base_url}/cdn/{path}" + (f"?{urlencode(params)}" if params else "")
+
+
+def set_wait_scale(emulator_url: str, scale: float) -> None:
+    """Scale the emulator's Step Functions Wait states (1 = real time, 0.02 = a 5 s Wait takes 0.1 s)."""
+    httpx.post(
+        f"{emulator_url}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": scale}, timeout=5
+    ).raise_for_status()
 
 
 def _with_param(url: str, **params: str) -> str:

@@ -36,9 +36,11 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     now = time.time()
     accounts = api.list_accounts(dep)
     if args.json:
-        print(json.dumps([
-            {**a.model_dump(mode="json"), "days_until_expiry": a.days_left(now)} for a in accounts
-        ], indent=2))
+        print(
+            json.dumps(
+                [{**a.model_dump(mode="json"), "days_until_expiry": a.days_left(now)} for a in accounts], indent=2
+            )
+        )
         return 0
     if not accounts:
         print("No accounts connected yet. Run `igpub connect` and open the URL.")
@@ -90,8 +92,13 @@ def build_request(args: argparse.Namespace, dep: Deployment) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(Path(args.request).read_text())
         return data
     post_id = args.client_post_id or uuid.uuid4().hex
-    data = {"account_id": args.account or _only_account(dep), "kind": args.kind,
-            "media": _media_args(args, dep, post_id), "caption": args.caption or "", "client_post_id": post_id}
+    data = {
+        "account_id": args.account or _only_account(dep),
+        "kind": args.kind,
+        "media": _media_args(args, dep, post_id),
+        "caption": args.caption or "",
+        "client_post_id": post_id,
+    }
     if args.alt_text:
         data["media"][0]["alt_text"] = args.alt_text
     for key in ("location_id", "publish_at", "cover_url", "hashtag_pool", "hashtag_count"):
@@ -107,8 +114,11 @@ def build_request(args: argparse.Namespace, dep: Deployment) -> dict[str, Any]:
 def _only_account(dep: Deployment) -> str:
     accounts = [a for a in api.list_accounts(dep) if a.status == "active"]
     if len(accounts) != 1:
-        raise SystemExit("Name the account with --account (connected: "
-                         + ", ".join(f"@{a.username}={a.account_id}" for a in accounts) + ")")
+        raise SystemExit(
+            "Name the account with --account (connected: "
+            + ", ".join(f"@{a.username}={a.account_id}" for a in accounts)
+            + ")"
+        )
     return accounts[0].account_id
 
 

@@ -13,12 +13,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from igpub import oauth
 from igpub.config import Settings, get_settings
 from igpub.instagram.client import InstagramClient
+from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.pages import page
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.states import StateRepository
 from igpub.repositories.tokens import TokenCipher
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.repositories.usage import DynamoUsageStore
 
 app = APIGatewayRestResolver()
@@ -27,7 +27,9 @@ app = APIGatewayRestResolver()
 @cache
 def _deps() -> tuple[Settings, StateRepository, AccountRepository, TokenCipher, InstagramClient]:
     settings = get_settings()
-    client = InstagramClient(settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings))
+    client = InstagramClient(
+        settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
+    )
     return (
         settings,
         StateRepository(settings.states_table),
@@ -40,8 +42,7 @@ def _deps() -> tuple[Settings, StateRepository, AccountRepository, TokenCipher, 
 def _redirect_uri(settings: Settings) -> str:
     if settings.oauth_redirect_uri:
         return settings.oauth_redirect_uri
-    value = parameters.get_parameter(settings.redirect_uri_parameter, max_age=3600)
-    return str(value)
+    return str(parameters.get_parameter(settings.redirect_uri_parameter, max_age=3600))
 
 
 def _app_secret(settings: Settings) -> str:

@@ -40,8 +40,9 @@ def _deps() -> tuple[workflow.Deps, PublishGuard]:
         posts=PostRepository(settings.posts_table),
         accounts=AccountRepository(settings.accounts_table),
         cipher=TokenCipher(settings.kms_key_id),
-        client=InstagramClient(settings, usage=StoreUsageGuard.from_settings(
-            DynamoUsageStore(settings.usage_table), settings)),
+        client=InstagramClient(
+            settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
+        ),
         media=MediaStore(settings.media_bucket),
         publish_guard=guard,
     )

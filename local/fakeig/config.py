@@ -41,9 +41,9 @@ class FakeConfig(BaseModel):
 
     # --- apps -------------------------------------------------------------------------------
     ig_app_id: str = "igpub-local-app"
-    ig_app_secret: str = "local-app-secret"
+    ig_app_secret: str = "local-app-secret"  # noqa: S105 (fake credentials)
     fb_app_id: str = "igpub-local-fb-app"
-    fb_app_secret: str = "local-fb-app-secret"
+    fb_app_secret: str = "local-fb-app-secret"  # noqa: S105 (fake credentials)
     # Empty list = any redirect_uri is accepted at authorize (the exchange must still repeat it).
     allowed_redirect_uris: list[str] = Field(default_factory=list)
 

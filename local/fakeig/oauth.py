@@ -30,7 +30,7 @@ FB_DEFAULT_SCOPES = [
     "pages_read_engagement",
     "business_management",
 ]
-INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"
+INVALID_TOKEN = "Invalid OAuth access token - Cannot parse access token"  # noqa: S105
 REVOKED_MESSAGES = {
     458: "Error validating access token: The user has not authorized application {app}.",
     459: "Error validating access token: You cannot access the app till you log in to www.facebook.com "

@@ -16,6 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
 from igpub.instagram.errors import RateLimitedError
 from igpub.instagram.usage import StoreUsageGuard, UsageSnapshot
 from igpub.repositories.usage import DynamoUsageStore

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+
 from igpub.config import Settings
 from igpub.instagram.client import InstagramClient, encode_params
 from igpub.instagram.errors import (

@@ -6,6 +6,7 @@ import json
 import threading
 
 import pytest
+
 from igpub.config import Settings
 from igpub.instagram.errors import RateLimitedError
 from igpub.instagram.usage import (

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
+
 from igpub.repositories.usage import DynamoUsageStore
 
 T0 = 1_800_000_000.0

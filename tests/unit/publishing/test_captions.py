@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+
 from igpub.publishing.captions import (
     CAPTION_MAX_CHARS,
     append_hashtags,

@@ -8,6 +8,8 @@ import struct
 from typing import Any
 
 import pytest
+from PIL import Image
+
 from igpub.publishing.media_check import (
     HEAD_BYTES,
     IMAGE_MAX_BYTES,
@@ -17,7 +19,6 @@ from igpub.publishing.media_check import (
     jpeg_dimensions,
     sniff,
 )
-from PIL import Image
 
 
 def jpeg(width: int, height: int, *, noise: bool = False, **save: Any) -> bytes:

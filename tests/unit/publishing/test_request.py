@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import (
     MAX_SCHEDULE_AHEAD,

@@ -99,11 +99,7 @@ def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
             continue
         if isinstance(value, bool):
             out[key] = "true" if value else "false"
-        elif (
-            key == "children"
-            and isinstance(value, list | tuple)
-            and all(isinstance(v, str | int) for v in value)
-        ):
+        elif key == "children" and isinstance(value, list | tuple) and all(isinstance(v, str | int) for v in value):
             out[key] = ",".join(str(v) for v in value)
         elif isinstance(value, list | tuple | dict):
             out[key] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
@@ -196,9 +192,7 @@ class InstagramClient:
         """Refresh a long-lived token at least 24 h old (``GET graph.instagram.com/refresh_access_token``)."""
         params = {"grant_type": "ig_refresh_token", "access_token": token}
         url = f"{self.settings.graph_instagram_base.rstrip('/')}/refresh_access_token"
-        body = self._call(
-            "GET", url, op=Operation.READ, retry=_Retry.READ, params=params, account_id=account_id
-        )
+        body = self._call("GET", url, op=Operation.READ, retry=_Retry.READ, params=params, account_id=account_id)
         return self._model(LongLivedToken, body, "refresh_access_token")
 
     def get_me(self, token: str, *, account_id: str | None = None) -> Me:
@@ -220,9 +214,7 @@ class InstagramClient:
         )
         return self._model(Container, body, "media")
 
-    def get_container_status(
-        self, container_id: str, token: str, *, account_id: str | None = None
-    ) -> ContainerStatus:
+    def get_container_status(self, container_id: str, token: str, *, account_id: str | None = None) -> ContainerStatus:
         body = self._graph(
             "GET", container_id, token, params={"fields": "id,status_code,status"}, account_id=account_id
         )
@@ -279,9 +271,7 @@ class InstagramClient:
 
     # ------------------------------------------------------------------ Facebook Login + hashtags
 
-    def exchange_facebook_code(
-        self, code: str, redirect_uri: str, app_id: str, app_secret: str
-    ) -> FacebookToken:
+    def exchange_facebook_code(self, code: str, redirect_uri: str, app_id: str, app_secret: str) -> FacebookToken:
         """Code -> Facebook user token (``GET graph.facebook.com/{v}/oauth/access_token``)."""
         params = {
             "client_id": app_id,
@@ -322,9 +312,7 @@ class InstagramClient:
         )
         return self._model(HashtagSearchResult, body, "ig_hashtag_search").id
 
-    def hashtag_top_media(
-        self, hashtag_id: str, ig_user_id: str, token: str, limit: int = 25
-    ) -> list[HashtagMedia]:
+    def hashtag_top_media(self, hashtag_id: str, ig_user_id: str, token: str, limit: int = 25) -> list[HashtagMedia]:
         params = {"user_id": ig_user_id, "fields": HASHTAG_MEDIA_FIELDS}
         items = self._edge(
             f"{hashtag_id}/top_media",
@@ -387,9 +375,7 @@ class InstagramClient:
         if limit is not None:
             query["limit"] = str(max(1, min(limit, _PAGE_MAX)))
         for _ in range(_MAX_PAGES):
-            body = self._graph(
-                "GET", path, token, params=query, op=op, account_id=account_id, facebook=facebook
-            )
+            body = self._graph("GET", path, token, params=query, op=op, account_id=account_id, facebook=facebook)
             data = body.get("data") if isinstance(body, dict) else None
             if not isinstance(data, list):
                 raise UnexpectedResponseError(f"{path} answered without a data list")
@@ -460,9 +446,7 @@ class InstagramClient:
                     self._usage.after_call(account_id, snapshot)
             if attempt >= self.settings.max_read_retries or not self._retryable(retry, error):
                 raise error
-            delay = self._rng() * min(
-                self.settings.retry_max_delay_s, self.settings.retry_base_delay_s * (2**attempt)
-            )
+            delay = self._rng() * min(self.settings.retry_max_delay_s, self.settings.retry_base_delay_s * (2**attempt))
             log.info(
                 "retrying instagram call",
                 extra={

@@ -101,9 +101,7 @@ class InstagramError(Exception):
         return (_rebuild, (type(self), self.message, self._fields()))
 
     def __str__(self) -> str:
-        ids = ", ".join(
-            f"{k}={v}" for k, v in (("code", self.code), ("subcode", self.subcode)) if v is not None
-        )
+        ids = ", ".join(f"{k}={v}" for k, v in (("code", self.code), ("subcode", self.subcode)) if v is not None)
         trace = f" (fbtrace_id={self.fbtrace_id})" if self.fbtrace_id else ""
         return f"{self.message} [{ids}]{trace}" if ids else f"{self.message}{trace}"
 
@@ -178,12 +176,8 @@ class NetworkError(TransientError):
 
 
 DEFAULT_RETRY_AFTER_S = 300.0
-_HASHTAG_ADVICE = (
-    "The account searched 30 different hashtags in the last 7 days; wait before searching new ones."
-)
-_PERMISSION_ADVICE = (
-    "The app lacks a permission for this action; reconnect the account granting all permissions."
-)
+_HASHTAG_ADVICE = "The account searched 30 different hashtags in the last 7 days; wait before searching new ones."
+_PERMISSION_ADVICE = "The app lacks a permission for this action; reconnect the account granting all permissions."
 
 
 class RateLimitedError(InstagramError):
@@ -580,9 +574,7 @@ def _graph_error(err: Mapping[str, Any], response: ResponseLike, op: Operation |
     subcode = _as_int(err.get("error_subcode"))
     transient_flag = err.get("is_transient")
     is_transient = transient_flag if isinstance(transient_flag, bool) else None
-    cls, default_wait = classify(
-        code, subcode, op=op, http_status=response.status_code, is_transient=is_transient
-    )
+    cls, default_wait = classify(code, subcode, op=op, http_status=response.status_code, is_transient=is_transient)
     message = _as_str(err.get("message")) or f"Graph API error {code}"
     kwargs: dict[str, Any] = {
         "code": code,

@@ -352,9 +352,7 @@ class Usage(_Model):
                         if not isinstance(entry, dict):
                             continue
                         try:
-                            business.append(
-                                BusinessUseCaseUsage.model_validate({**entry, "object_id": str(object_id)})
-                            )
+                            business.append(BusinessUseCaseUsage.model_validate({**entry, "object_id": str(object_id)}))
                         except ValueError:
                             continue
         return cls(app=app, business=tuple(business))

@@ -125,9 +125,7 @@ class StoreUsageGuard:
         self._clock = clock
 
     @classmethod
-    def from_settings(
-        cls, store: UsageStore, settings: Settings, *, clock: Clock = time.time
-    ) -> StoreUsageGuard:
+    def from_settings(cls, store: UsageStore, settings: Settings, *, clock: Clock = time.time) -> StoreUsageGuard:
         return cls(
             store,
             threshold_pct=settings.usage_threshold_pct,

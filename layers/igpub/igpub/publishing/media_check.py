@@ -146,14 +146,11 @@ def check_image(
     if size > IMAGE_MAX_BYTES:
         got, most = _sizes(size, IMAGE_MAX_BYTES)
         problems.append(
-            f"{name} is {got}; Instagram accepts images up to {most}: "
-            "re-save it at a lower quality or smaller size"
+            f"{name} is {got}; Instagram accepts images up to {most}: re-save it at a lower quality or smaller size"
         )
     info = _jpeg_info(head)
     if info.mpo:
-        problems.append(
-            f"{name} is a multi-picture JPEG (MPO), which Instagram rejects; re-save it as a plain JPEG"
-        )
+        problems.append(f"{name} is a multi-picture JPEG (MPO), which Instagram rejects; re-save it as a plain JPEG")
     if info.sof in _SOF_OTHER:
         problems.append(
             f"{name} uses an unusual JPEG encoding (frame type 0x{info.sof:02X}); "

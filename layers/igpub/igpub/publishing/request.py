@@ -266,13 +266,9 @@ def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
                 )
         if item.user_tags:
             if req.kind != "carousel":
-                problems.append(
-                    f"{where}.user_tags: for {_KIND_NAMES[req.kind]}, put user_tags at the post level"
-                )
+                problems.append(f"{where}.user_tags: for {_KIND_NAMES[req.kind]}, put user_tags at the post level")
             elif item.type == "video":
-                problems.append(
-                    f"{where}.user_tags: Instagram does not allow user tags on videos inside a carousel"
-                )
+                problems.append(f"{where}.user_tags: Instagram does not allow user tags on videos inside a carousel")
             else:
                 problems += _check_user_tags(f"{where}.user_tags", item.user_tags, position_required=True)
     return problems
@@ -308,8 +304,7 @@ def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
             problems.append("collaborators: stories cannot have collaborators")
         elif len(req.collaborators) > MAX_COLLABORATORS:
             problems.append(
-                f"collaborators has {len(req.collaborators)} usernames; "
-                f"Instagram allows at most {MAX_COLLABORATORS}"
+                f"collaborators has {len(req.collaborators)} usernames; Instagram allows at most {MAX_COLLABORATORS}"
             )
         for i, name in enumerate(req.collaborators):
             if not _USERNAME_RE.fullmatch(name):
@@ -340,9 +335,7 @@ def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
             problems += _check_user_tags("user_tags", req.user_tags, position_required=image)
 
     if req.client_post_id is not None and not _CLIENT_POST_ID_RE.fullmatch(req.client_post_id):
-        problems.append(
-            f"client_post_id {req.client_post_id!r} must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -"
-        )
+        problems.append(f"client_post_id {req.client_post_id!r} must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -")
 
     if req.hashtag_count is not None and not 0 <= req.hashtag_count <= HASHTAG_COUNT_MAX:
         problems.append(f"hashtag_count is {req.hashtag_count}; it must be between 0 and {HASHTAG_COUNT_MAX}")
@@ -357,8 +350,7 @@ def _check_schedule(req: PostRequest, now: datetime) -> list[str]:
         return []
     if at.utcoffset() is None:
         return [
-            f"publish_at {at.isoformat()!r} has no time zone; add one, "
-            f"e.g. {at.isoformat()}Z or {at.isoformat()}+02:00"
+            f"publish_at {at.isoformat()!r} has no time zone; add one, e.g. {at.isoformat()}Z or {at.isoformat()}+02:00"
         ]
     # A time in the past means "as soon as possible" (the Wait state passes at once).
     limit = now + MAX_SCHEDULE_AHEAD
@@ -417,9 +409,7 @@ def _sentence(err: ErrorDetails) -> str:
     return f"{path}: {msg}"
 
 
-def parse_request(
-    data: dict[str, Any], *, allow_http: bool = False, now: datetime | None = None
-) -> PostRequest:
+def parse_request(data: dict[str, Any], *, allow_http: bool = False, now: datetime | None = None) -> PostRequest:
     """Build a ``PostRequest`` from ``data`` (e.g. JSON) and validate it.
 
     Raises ``RequestInvalid`` with every problem: the shape problems from pydantic (as sentences with

@@ -17,7 +17,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from igpub.accounts import Account
 from igpub.config import Settings
@@ -39,7 +39,7 @@ from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import MediaItem, PostRequest, parse_request
 from igpub.repositories.accounts import AccountRepository, StaleTokenVersion
 from igpub.repositories.media import MediaStore
-from igpub.repositories.posts import PostRecord, PostRepository, iso
+from igpub.repositories.posts import PostRecord, PostRepository, PostStatus, iso
 from igpub.repositories.tokens import TokenCipher
 
 Outcome = dict[str, Any]
@@ -86,7 +86,7 @@ def failed(reason: str, code: str = "failed") -> Outcome:
 
 
 def _wait(status: str, seconds: float, **extra: Any) -> Outcome:
-    return {"status": status, "wait_s": max(1, int(round(seconds))), **extra}
+    return {"status": status, "wait_s": max(1, round(seconds)), **extra}
 
 
 def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
@@ -106,8 +106,9 @@ def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
 def _transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: str) -> Outcome:
     n = deps.posts.increment(rec.post_id, "transient_retries", deps.clock())
     if n > MAX_TRANSIENT_RETRIES:
-        return failed(f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.",
-                      "transient")
+        return failed(
+            f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.", "transient"
+        )
     return _wait(status, TRANSIENT_WAIT_S * min(n, 6))
 
 
@@ -133,11 +134,13 @@ def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
             problems.append(f"{item.key}: no such file in the media bucket {deps.media.bucket}")
             continue
         if item.type == "image":
-            role = "story" if kind == "story" else "feed"
+            role: Literal["feed", "story"] = "story" if kind == "story" else "feed"
             problems += media_check.check_image(peek.head, peek.size, role=role, name=item.key)
         else:
-            vrole = {"reel": "reel", "story": "story"}.get(kind, "carousel")
-            problems += media_check.check_video(peek.head, peek.size, role=vrole, name=item.key)  # type: ignore[arg-type]
+            vrole: Literal["reel", "story", "carousel"] = (
+                "reel" if kind == "reel" else "story" if kind == "story" else "carousel"
+            )
+            problems += media_check.check_video(peek.head, peek.size, role=vrole, name=item.key)
     return problems
 
 
@@ -150,40 +153,64 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             raise RequestInvalid(problems)
     except RequestInvalid as exc:
         _claim(deps, post_id, request, execution_id, now, status="failed")
-        return failed("The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in
-                                                                 enumerate(exc.problems, 1)), "invalid")
+        return failed(
+            "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1)), "invalid"
+        )
     caption, tags = req.caption, []
     if req.hashtag_pool and deps.hashtags is not None:
         caption, tags = deps.hashtags.caption_for(req)
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
-    rec, owned = _claim(deps, post_id, req.model_dump(mode="json"), execution_id, now,
-                        status="scheduled" if scheduled else "creating", caption=caption, hashtags=tags,
-                        account_id=req.account_id, kind=req.kind)
+    rec, owned = _claim(
+        deps,
+        post_id,
+        req.model_dump(mode="json"),
+        execution_id,
+        now,
+        status="scheduled" if scheduled else "creating",
+        caption=caption,
+        hashtags=tags,
+        account_id=req.account_id,
+        kind=req.kind,
+    )
     if not owned:
         logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
         return {"status": "duplicate", "reason": f"post {post_id} is already handled by {rec.execution_id}"}
     account = deps.accounts.get(req.account_id)
     if account is None:
-        return failed(f"Account {req.account_id} is not connected to igpub. Connect it first (igpub connect).",
-                      "no_account")
+        return failed(
+            f"Account {req.account_id} is not connected to igpub. Connect it first (igpub connect).", "no_account"
+        )
     if account.status != "active":
-        return failed(f"@{account.username} needs re-authorisation ({account.reauth_reason or 'token invalid'}). "
-                      "Reconnect it (igpub connect) and post again.", "needs_reauth")
+        return failed(
+            f"@{account.username} needs re-authorisation ({account.reauth_reason or 'token invalid'}). "
+            "Reconnect it (igpub connect) and post again.",
+            "needs_reauth",
+        )
     if scheduled and req.publish_at is not None:
         return {"status": "scheduled", "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     return {"status": "ready"}
 
 
-def _claim(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str, now: float, *,
-           status: str, caption: str = "", hashtags: list[str] | None = None, account_id: str | None = None,
-           kind: str | None = None) -> tuple[PostRecord, bool]:
+def _claim(
+    deps: Deps,
+    post_id: str,
+    request: dict[str, Any],
+    execution_id: str,
+    now: float,
+    *,
+    status: PostStatus,
+    caption: str = "",
+    hashtags: list[str] | None = None,
+    account_id: str | None = None,
+    kind: str | None = None,
+) -> tuple[PostRecord, bool]:
     record = PostRecord(
         post_id=post_id,
         account_id=account_id or str(request.get("account_id") or "unknown"),
         kind=kind or str(request.get("kind") or "unknown"),
         request=json.dumps(request, sort_keys=True, default=str),
         caption=caption,
-        status=status,  # type: ignore[arg-type]
+        status=status,
         execution_id=execution_id,
         hashtags=hashtags or [],
         created_at=iso(now),
@@ -219,36 +246,75 @@ def item_params(deps: Deps, req: PostRequest, caption: str) -> list[dict[str, An
     """The container parameters of each item (a single post has one)."""
     m = req.media
     if req.kind == "image":
-        return [_drop_empty({
-            "image_url": _media_url(deps, m[0]), "caption": caption, "alt_text": m[0].alt_text,
-            "location_id": req.location_id, "user_tags": _tags(req.user_tags or m[0].user_tags),
-            "collaborators": req.collaborators,
-        })]
+        return [
+            _drop_empty(
+                {
+                    "image_url": _media_url(deps, m[0]),
+                    "caption": caption,
+                    "alt_text": m[0].alt_text,
+                    "location_id": req.location_id,
+                    "user_tags": _tags(req.user_tags or m[0].user_tags),
+                    "collaborators": req.collaborators,
+                }
+            )
+        ]
     if req.kind == "reel":
-        return [_drop_empty({
-            "media_type": "REELS", "video_url": _media_url(deps, m[0]), "caption": caption,
-            "share_to_feed": req.share_to_feed, "collaborators": req.collaborators, "cover_url": req.cover_url,
-            "audio_name": req.audio_name, "user_tags": _tags(req.user_tags or m[0].user_tags),
-            "location_id": req.location_id, "thumb_offset": req.thumb_offset,
-            "trial_params": req.trial_params.model_dump() if req.trial_params else None,
-        })]
+        return [
+            _drop_empty(
+                {
+                    "media_type": "REELS",
+                    "video_url": _media_url(deps, m[0]),
+                    "caption": caption,
+                    "share_to_feed": req.share_to_feed,
+                    "collaborators": req.collaborators,
+                    "cover_url": req.cover_url,
+                    "audio_name": req.audio_name,
+                    "user_tags": _tags(req.user_tags or m[0].user_tags),
+                    "location_id": req.location_id,
+                    "thumb_offset": req.thumb_offset,
+                    "trial_params": req.trial_params.model_dump() if req.trial_params else None,
+                }
+            )
+        ]
     if req.kind == "story":
         key = "image_url" if m[0].type == "image" else "video_url"
-        return [_drop_empty({"media_type": "STORIES", key: _media_url(deps, m[0]),
-                             "user_tags": _tags(req.user_tags or m[0].user_tags)})]
+        return [
+            _drop_empty(
+                {
+                    "media_type": "STORIES",
+                    key: _media_url(deps, m[0]),
+                    "user_tags": _tags(req.user_tags or m[0].user_tags),
+                }
+            )
+        ]
     out = []
     for item in m:
         if item.type == "image":
-            out.append(_drop_empty({"image_url": _media_url(deps, item), "is_carousel_item": True,
-                                    "alt_text": item.alt_text, "user_tags": _tags(item.user_tags)}))
+            out.append(
+                _drop_empty(
+                    {
+                        "image_url": _media_url(deps, item),
+                        "is_carousel_item": True,
+                        "alt_text": item.alt_text,
+                        "user_tags": _tags(item.user_tags),
+                    }
+                )
+            )
         else:
             out.append({"media_type": "VIDEO", "video_url": _media_url(deps, item), "is_carousel_item": True})
     return out
 
 
 def parent_params(req: PostRequest, caption: str, children: list[str]) -> dict[str, Any]:
-    return _drop_empty({"media_type": "CAROUSEL", "children": children, "caption": caption,
-                        "collaborators": req.collaborators, "location_id": req.location_id})
+    return _drop_empty(
+        {
+            "media_type": "CAROUSEL",
+            "children": children,
+            "caption": caption,
+            "collaborators": req.collaborators,
+            "location_id": req.location_id,
+        }
+    )
 
 
 def _load(deps: Deps, post_id: str) -> tuple[PostRecord, PostRequest, Account | None]:
@@ -263,8 +329,10 @@ def _usable(account: Account | None, rec: PostRecord) -> Outcome | None:
     if account is None:
         return failed(f"Account {rec.account_id} is no longer connected.", "no_account")
     if account.status != "active":
-        return failed(f"@{account.username} needs re-authorisation ({account.reauth_reason}). Reconnect it and "
-                      "post again.", "needs_reauth")
+        return failed(
+            f"@{account.username} needs re-authorisation ({account.reauth_reason}). Reconnect it and post again.",
+            "needs_reauth",
+        )
     return None
 
 
@@ -282,7 +350,7 @@ def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     params = item_params(deps, req, rec.caption)
     created = list(rec.item_containers)
     try:
-        for p in params[len(created):]:  # resume where a retried task stopped
+        for p in params[len(created) :]:  # resume where a retried task stopped
             container = deps.client.create_container(account.account_id, token, p)
             created.append(container.id)
             rec = deps.posts.update(post_id, deps.clock(), item_containers=created)
@@ -304,8 +372,7 @@ def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
 def _container_failure(status: ContainerStatus, what: str) -> Outcome:
     detail = (status.status or "").strip()
     return failed(
-        f"Instagram could not process {what}: {detail or 'no details given'}. "
-        + media_check_advice(detail),
+        f"Instagram could not process {what}: {detail or 'no details given'}. " + media_check_advice(detail),
         "container_error",
     )
 
@@ -371,14 +438,25 @@ def _ready(rec: PostRecord) -> list[str]:
     return list(rec.ready_containers)
 
 
-def _expired(deps: Deps, rec: PostRecord) -> Outcome:
-    n = deps.posts.increment(rec.post_id, "recreations", deps.clock())
-    if n > MAX_RECREATIONS:
-        return failed("Instagram's containers expired (they live 24 hours) before the post could be published.",
-                      "expired")
-    deps.posts.update(rec.post_id, deps.clock(), item_containers=[], ready_containers=[],
-                      remove=("parent_container", "publish_attempted_at"))
-    return {"status": "recreate", "wait_s": 1}
+def _expired(deps: Deps, rec: PostRecord, *, recreate: bool = False) -> Outcome:
+    """A container EXPIRED (24 h after creation). While processing that is a failure; after a long
+    quota wait the post is still wanted, so its containers are created again (a bounded number of times)."""
+    if recreate:
+        n = deps.posts.increment(rec.post_id, "recreations", deps.clock())
+        if n <= MAX_RECREATIONS:
+            deps.posts.update(
+                rec.post_id,
+                deps.clock(),
+                item_containers=[],
+                ready_containers=[],
+                remove=("parent_container", "publish_attempted_at"),
+            )
+            return {"status": "recreate", "wait_s": 1}
+    return failed(
+        "Instagram's media container expired (containers live 24 hours) before the post could be published. "
+        "Post it again.",
+        "expired",
+    )
 
 
 # ----------------------------------------------------------------------------------- publish
@@ -415,7 +493,7 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                 media_id = _find_media_id(deps, rec, account, token)
                 return _record_published(deps, rec, req, account, token, media_id, recovered=True)
             if st.status_code == "EXPIRED":
-                raise NotFinal(_expired(deps, rec))
+                raise NotFinal(_expired(deps, rec, recreate=True))
             if st.status_code == "ERROR":
                 raise NotFinal(_container_failure(st, f"the {req.kind}"))
             if st.status_code == "IN_PROGRESS":
@@ -429,7 +507,7 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
     except QuotaExhaustedError:
         raise NotFinal(_quota_wait(deps, rec, account, token)) from None
     except ContainerExpiredError:
-        raise NotFinal(_expired(deps, rec)) from None
+        raise NotFinal(_expired(deps, rec, recreate=True)) from None
     except (NetworkError, TransientError) as exc:
         # we do not know whether Instagram published: read the container's status next time
         logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
@@ -450,8 +528,16 @@ def _find_media_id(deps: Deps, rec: PostRecord, account: Account, token: str) ->
     return None
 
 
-def _record_published(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, token: str,
-                      media_id: str | None, *, recovered: bool) -> Outcome:
+def _record_published(
+    deps: Deps,
+    rec: PostRecord,
+    req: PostRequest,
+    account: Account,
+    token: str,
+    media_id: str | None,
+    *,
+    recovered: bool,
+) -> Outcome:
     now = deps.clock()
     fields: dict[str, Any] = {"status": "published", "published_at": int(now)}
     if media_id:

@@ -101,7 +101,7 @@ class AccountRepository:
         item = self.table.get_item(Key={"account_id": account_id}, ConsistentRead=True).get("Item")
         return _to_account(item) if item else None
 
-    def list(self) -> list[Account]:
+    def all(self) -> list[Account]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {}
         while True:
@@ -113,8 +113,14 @@ class AccountRepository:
         return sorted((_to_account(i) for i in items), key=lambda a: a.username)
 
     def replace_token(
-        self, account_id: str, *, expected_version: int, token_ciphertext: bytes, issued_at: int,
-        expires_at: int, now: float,
+        self,
+        account_id: str,
+        *,
+        expected_version: int,
+        token_ciphertext: bytes,
+        issued_at: int,
+        expires_at: int,
+        now: float,
     ) -> Account:
         """Store a refreshed token unless the token changed since it was read."""
         try:
@@ -127,8 +133,13 @@ class AccountRepository:
                 ConditionExpression="token_version = :v AND #st = :active",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
-                    ":c": token_ciphertext, ":i": issued_at, ":e": expires_at, ":now": _iso(now),
-                    ":one": 1, ":v": expected_version, ":active": "active",
+                    ":c": token_ciphertext,
+                    ":i": issued_at,
+                    ":e": expires_at,
+                    ":now": _iso(now),
+                    ":one": 1,
+                    ":v": expected_version,
+                    ":active": "active",
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -147,7 +158,10 @@ class AccountRepository:
                 ConditionExpression="token_version = :v",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
-                    ":s": "needs_reauth", ":r": reason, ":now": _iso(now), ":v": expected_version,
+                    ":s": "needs_reauth",
+                    ":r": reason,
+                    ":now": _iso(now),
+                    ":v": expected_version,
                 },
             )
         except ClientError as exc:
@@ -156,7 +170,11 @@ class AccountRepository:
             raise
 
     def due_for_refresh(
-        self, *, expires_before: int, limit: int | None = None, start_key: dict[str, Any] | None = None,
+        self,
+        *,
+        expires_before: int,
+        limit: int | None = None,
+        start_key: dict[str, Any] | None = None,
     ) -> tuple[list[Account], dict[str, Any] | None, int]:
         """Active accounts whose token expires before ``expires_before`` (reads only those).
 

@@ -23,7 +23,9 @@ class PublishGuard:
         persistence = DynamoDBPersistenceLayer(table_name=table_name)
         self._retry_wait_s = retry_wait_s
 
-        @idempotent_function(data_keyword_argument="key", persistence_store=persistence, config=self.config)
+        @idempotent_function(  # type: ignore[untyped-decorator]
+            data_keyword_argument="key", persistence_store=persistence, config=self.config
+        )
         def _run(*, key: str, attempt: Callable[[], Outcome]) -> Outcome:
             return attempt()
 

@@ -184,9 +184,7 @@ class DynamoUsageStore:
         except client.exceptions.ConditionalCheckFailedException as exc:
             item: Any = exc.response.get("Item")
             if item is None:  # emulators may not return it; a consistent read is then equivalent
-                got = client.get_item(
-                    TableName=self.table_name, Key=self.key(account_id), ConsistentRead=True
-                )
+                got = client.get_item(TableName=self.table_name, Key=self.key(account_id), ConsistentRead=True)
                 item = got.get("Item")
             return dict(item) if isinstance(item, dict) else {}
         return None
