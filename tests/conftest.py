@@ -41,12 +41,6 @@ def emulator(dep: Deployment) -> str:
     return dep.endpoint_url
 
 
-def set_wait_scale(emulator: str, scale: float) -> None:
-    httpx.post(
-        f"{emulator}/_ministack/config", json={"stepfunctions._SFN_WAIT_SCALE": scale}, timeout=5
-    ).raise_for_status()
-
-
 @pytest.fixture
 def fake(dep: Deployment, emulator: str) -> Iterator[FakeInstagram]:
     """The fake Instagram, reset for this test (state, clock, faults, config) with fast waits."""
