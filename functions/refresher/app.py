@@ -17,6 +17,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ConfigDict
+
 from igpub import refresh
 from igpub.config import get_settings
 from igpub.instagram.client import InstagramClient
@@ -26,7 +28,6 @@ from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.events import EventPublisher
 from igpub.repositories.tokens import TokenCipher
 from igpub.repositories.usage import DynamoUsageStore
-from pydantic import ConfigDict
 
 
 class RefreshEvent(BaseModel):

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from igpub import refresh
 from igpub.accounts import Account
 from igpub.config import Settings
