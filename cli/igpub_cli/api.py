@@ -31,6 +31,7 @@ __all__ = [
     "list_accounts",
     "list_posts",
     "publish_post",
+    "refresh_tokens",
     "submit_post",
     "upload_media",
     "watch_post",
@@ -156,3 +157,27 @@ def publish_post(
     timeout_s: float = 3600,
 ) -> PostRecord:
     return watch_post(dep, submit_post(dep, request), on_progress=on_progress, timeout_s=timeout_s)
+
+
+def refresh_tokens(
+    dep: Deployment, account_id: str | None = None, *, ignore_min_age: bool = False,
+) -> dict[str, Any]:
+    """Run the deployed refresher now and return its report: every due token, or one account (due or not).
+
+    A run lasts at most the function's timeout (15 min), so the call waits that long at most.
+    """
+    from botocore.config import Config
+
+    payload: dict[str, Any] = {}
+    if account_id:
+        payload = {"account_id": account_id, "ignore_min_age": ignore_min_age}
+    config = Config(read_timeout=930, connect_timeout=10, retries={"max_attempts": 1})
+    client = dep.client("lambda", config=config)
+    resp = client.invoke(FunctionName=dep.output("RefresherFunctionName"), InvocationType="RequestResponse",
+                         Payload=json.dumps(payload).encode())
+    body = json.loads(resp["Payload"].read() or b"null")
+    if resp.get("FunctionError"):
+        message = body.get("errorMessage") if isinstance(body, dict) else body
+        raise RuntimeError(f"the refresher failed: {message}")
+    result: dict[str, Any] = body
+    return result

@@ -36,8 +36,10 @@ class Deployment:
         except KeyError:
             raise DeploymentNotFound(f"stack {self.stack} has no output {key}: deploy the current template") from None
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, *, config: Any = None) -> Any:
         kwargs: dict[str, Any] = {"region_name": self.region}
+        if config is not None:
+            kwargs["config"] = config
         if self.endpoint_url:
             kwargs["endpoint_url"] = self.endpoint_url
             kwargs.setdefault("aws_access_key_id", os.environ.get("AWS_ACCESS_KEY_ID", "test"))
