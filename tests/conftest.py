@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from igpub_cli.deployment import Deployment
 from igpub.accounts import Account
 from igpub_cli.api import list_accounts
+from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
 
 ROOT = Path(__file__).resolve().parents[1]
