@@ -30,6 +30,7 @@ __all__ = [
     "Submission",
     "list_accounts",
     "list_posts",
+    "publish_many",
     "publish_post",
     "refresh_tokens",
     "submit_post",
@@ -147,6 +148,42 @@ def watch_post(
         if time.monotonic() > deadline:
             raise TimeoutError(f"post {sub.post_id} did not finish within {timeout_s} s")
         time.sleep(poll_s)
+
+
+def publish_many(
+    dep: Deployment,
+    requests: list[dict[str, Any]],
+    *,
+    max_in_flight: int = 8,
+    timeout_s: float = 3600,
+    on_done: Callable[[PostRecord], None] | None = None,
+) -> list[PostRecord]:
+    """Publish many posts, keeping at most ``max_in_flight`` executions running at once; returns
+    the final records in the order of ``requests``."""
+    sfn = dep.client("stepfunctions")
+    posts = posts_repo(dep)
+    pending = list(enumerate(requests))
+    running: dict[int, Submission] = {}
+    done: dict[int, PostRecord] = {}
+    deadline = time.monotonic() + timeout_s
+    while pending or running:
+        while pending and len(running) < max_in_flight:
+            i, request = pending.pop(0)
+            running[i] = submit_post(dep, request)
+        time.sleep(0.5)
+        for i, sub in list(running.items()):
+            if sfn.describe_execution(executionArn=sub.execution_arn)["status"] == "RUNNING":
+                continue
+            rec = posts.get(sub.post_id)
+            if rec is None:
+                raise RuntimeError(f"execution {sub.execution_arn} ended without a post record")
+            done[i] = rec
+            del running[i]
+            if on_done:
+                on_done(rec)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(running) + len(pending)} posts did not finish within {timeout_s} s")
+    return [done[i] for i in range(len(requests))]
 
 
 def publish_post(

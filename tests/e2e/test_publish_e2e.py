@@ -325,12 +325,11 @@ def test_fault_run_of_100_posts(dep: Deployment, fake: FakeInstagram, emulator: 
         {"match": r"^POST /\d+/media_publish$", "kind": "http_500", "probability": 0.05, "seed": 5},
         {"match": r"^POST /\d+/media_publish$", "kind": "drop_before", "probability": 0.05, "seed": 6},
     ])
-    subs = [
-        api.submit_post(dep, {"account_id": accounts[i % 5].account_id, "kind": "image",
-                              "media": [image(fake, seed=i)], "caption": f"fault run {i}"})
-        for i in range(100)
-    ]
-    records = [api.watch_post(dep, s, timeout_s=300, poll_s=1.0) for s in subs]
+    requests = [{"account_id": accounts[i % 5].account_id, "kind": "image", "media": [image(fake, seed=i)],
+                 "caption": f"fault run {i}"} for i in range(100)]
+    # a real account runs 100 executions at once; this 2-core machine runs a Python process per
+    # concurrent Lambda invocation, so the harness keeps 8 posts in flight
+    records = api.publish_many(dep, requests, max_in_flight=8, timeout_s=600)
     statuses = Counter(r.status for r in records)
     media = [m for a in accounts for m in published_media(fake, a)]
     per_caption = Counter(m["caption"] for m in media)
