@@ -101,6 +101,8 @@ def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submi
 
 def _describe(event: dict[str, Any]) -> str | None:
     kind = event.get("type", "")
+    if kind.startswith("Choice"):  # routing only; the outcome line already says where it goes
+        return None
     if kind.endswith("StateEntered"):
         return f"-> {event['stateEnteredEventDetails']['name']}"
     if kind.endswith("StateExited"):
