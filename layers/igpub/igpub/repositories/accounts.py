@@ -10,7 +10,7 @@ whose sort key is token_expires_at).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -18,8 +18,6 @@ from botocore.exceptions import ClientError
 from igpub.accounts import Account
 from igpub.repositories import aws
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 REFRESH_INDEX = "refresh-due"
 ACTIVE_POOL = "active"
@@ -46,17 +44,7 @@ def _to_account(item: dict[str, Any]) -> Account:
     return account
 
 
-class AccountRepository:
-    def __init__(self, table_name: str, *, table: Table | None = None) -> None:
-        self._name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = aws.table(self._name)
-        return self._table
-
+class AccountRepository(aws.TableRepository):
     def save_connection(
         self,
         *,

@@ -32,6 +32,23 @@ def table(name: str) -> Table:
     return dynamodb_resource().Table(name)
 
 
+aws_table = table
+
+
+class TableRepository:
+    """A repository over one DynamoDB table, created on first use (or given, in tests)."""
+
+    def __init__(self, table_name: str, *, table: Table | None = None) -> None:
+        self._name = table_name
+        self._table = table
+
+    @property
+    def table(self) -> Table:
+        if self._table is None:
+            self._table = aws_table(self._name)
+        return self._table
+
+
 @cache
 def kms() -> KMSClient:
     return boto3.client("kms", config=_CONFIG)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
@@ -20,8 +20,6 @@ from pydantic import BaseModel, Field
 
 from igpub.repositories import aws
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 PostStatus = Literal["scheduled", "creating", "processing", "published", "failed"]
 FINAL = ("published", "failed")
@@ -79,17 +77,7 @@ def _record(item: dict[str, Any]) -> PostRecord:
     return PostRecord.model_validate(_plain(item))
 
 
-class PostRepository:
-    def __init__(self, table_name: str, *, table: Table | None = None) -> None:
-        self._name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = aws.table(self._name)
-        return self._table
-
+class PostRepository(aws.TableRepository):
     def claim(self, record: PostRecord) -> tuple[PostRecord, bool]:
         """Create the post, or find it. Returns (record, owned): owned is False when the post id
         belongs to another execution (a duplicate submission)."""

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
 from igpub.repositories import aws
 
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 
 @dataclass(frozen=True)
@@ -22,17 +19,7 @@ class OAuthState:
     expires_at: int
 
 
-class StateRepository:
-    def __init__(self, table_name: str, *, table: Table | None = None) -> None:
-        self._name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = aws.table(self._name)
-        return self._table
-
+class StateRepository(aws.TableRepository):
     def create(self, *, flow: str, now: int, ttl_s: int) -> OAuthState:
         state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s)
         self.table.put_item(
