@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 from igpub.accounts import Account
 from igpub.repositories import aws
 
-
 REFRESH_INDEX = "refresh-due"
 ACTIVE_POOL = "active"
 

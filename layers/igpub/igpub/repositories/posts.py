@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 
 from igpub.repositories import aws
 
-
 PostStatus = Literal["scheduled", "creating", "processing", "published", "failed"]
 FINAL = ("published", "failed")
 

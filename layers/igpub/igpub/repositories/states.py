@@ -10,7 +10,6 @@ from botocore.exceptions import ClientError
 from igpub.repositories import aws
 
 
-
 @dataclass(frozen=True)
 class OAuthState:
     state: str
