@@ -39,13 +39,13 @@ python313() {
 
 ensure_venvs() {
   local py; py="$(python313)"
-  if [ ! -x "$EMU/bin/ministack" ] || ! "$EMU/bin/pip" show ministack 2>/dev/null | grep -q "^Version: $MINISTACK_VERSION$"; then
+  if [ ! -x "$EMU/bin/ministack" ] || ! "$EMU/bin/pip" show ministack 2>/dev/null | grep "^Version: $MINISTACK_VERSION$" >/dev/null; then
     log "creating the emulator venv (.emu, ministack $MINISTACK_VERSION)"
     "$py" -m venv "$EMU"
     "$EMU/bin/pip" install -q --disable-pip-version-check "ministack==$MINISTACK_VERSION" "boto3==$EMU_BOTO3" \
       "aws-sam-translator==$SAM_TRANSLATOR_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
   fi
-  if [ ! -x "$SAMENV/bin/sam" ] || ! "$SAMENV/bin/pip" show aws-sam-cli 2>/dev/null | grep -q "^Version: $SAM_CLI_VERSION$"; then
+  if [ ! -x "$SAMENV/bin/sam" ] || ! "$SAMENV/bin/pip" show aws-sam-cli 2>/dev/null | grep "^Version: $SAM_CLI_VERSION$" >/dev/null; then
     log "creating the SAM CLI venv (.samenv, aws-sam-cli $SAM_CLI_VERSION, cfn-lint)"
     "$py" -m venv "$SAMENV"
     "$SAMENV/bin/pip" install -q --disable-pip-version-check "aws-sam-cli==$SAM_CLI_VERSION" "cfn-lint==$CFN_LINT_VERSION"
