@@ -321,7 +321,11 @@ def discover(
 ) -> Discovery:
     """Search each seed (within the budget), score it by its top posts' engagement, add it to ``pool``."""
     pool = normalise_pool(pool)
-    tags = list(dict.fromkeys(normalise_tag(s) for s in seeds))  # InvalidInput before anything is spent
+    unique: dict[str, str] = {}
+    for seed in seeds:  # InvalidInput before anything is spent; case-insensitive, the first spelling wins
+        tag = normalise_tag(seed)
+        unique.setdefault(budget_key(tag), tag)
+    tags = list(unique.values())
     if not tags:
         raise InvalidInput("give at least one hashtag to discover")
     if len(tags) > MAX_SEEDS:
@@ -338,6 +342,8 @@ def discover(
             "Facebook tokens cannot be refreshed: run `igpub connect --facebook` again."
         )
     plain = token(conn)
+    # hashtag ids are static and global (§5): a tag already in the pool needs no second ig_hashtag_search
+    known = {t.tag.casefold(): t.hashtag_id for t in store.pool(account_id, pool) if t.hashtag_id}
     results: list[SeedResult] = []
     media_seen: list[HashtagMedia] = []
     stopped: str | None = None
@@ -357,7 +363,7 @@ def discover(
         result = SeedResult(tag, "failed", counted=not admission.free)
         results.append(result)
         try:
-            hashtag_id = client.hashtag_search(account_id, plain, tag)
+            hashtag_id = known.get(tag.casefold()) or client.hashtag_search(account_id, plain, tag)
             top = client.hashtag_top_media(hashtag_id, account_id, plain, limit=top_limit)
         except HashtagLimitError as exc:
             # searches made outside igpub (or Instagram counting differently): trust Instagram
