@@ -77,7 +77,9 @@ start_servers() {
     log "ministack already answers on 127.0.0.1:$EMU_PORT"
   else
     log "starting ministack on 127.0.0.1:$EMU_PORT"
-    (cd "$RUN" && BIND_HOST=127.0.0.1 GATEWAY_PORT="$EMU_PORT" LAMBDA_WARM_TTL_SECONDS=900 \
+    # its own temp folder: the Lambda work folders it leaves behind are removed by `down`, and only these
+    mkdir -p "$RUN/tmp"
+    (cd "$RUN" && TMPDIR="$RUN/tmp" BIND_HOST=127.0.0.1 GATEWAY_PORT="$EMU_PORT" LAMBDA_WARM_TTL_SECONDS=900 \
        start_bg ministack "$EMU/bin/ministack")
     wait_for "http://127.0.0.1:$EMU_PORT/_ministack/health" ministack 60
   fi
@@ -140,8 +142,8 @@ down() {
     if [ -f "$RUN/$name.pid" ]; then log "stopping $name (pid $(cat "$RUN/$name.pid"))"; fi
     stop_pidfile "$RUN/$name.pid"
   done
-  # the emulator leaves its Lambda work folders behind
-  rm -rf "${TMPDIR:-/tmp}"/ministack-lambda-* 2>/dev/null || true
+  # the emulator leaves its Lambda work folders behind (in its own TMPDIR, see start_servers)
+  rm -rf "$RUN/tmp" 2>/dev/null || true
   rm -f "$RUN/stack.json"
 }
 

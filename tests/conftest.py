@@ -3,15 +3,16 @@ or `make test`, which starts it); unit tests need nothing."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from igpub_cli.deployment import Deployment
 from igpub.accounts import Account
 from igpub_cli.api import list_accounts
+from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,11 +21,34 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
+# ----------------------------------------------------------------------------- log capture
+# Every log record of this process, and every secret the suite saw, for tests/e2e/test_zz_logs.py.
+CAPTURED_LOGS: list[str] = []
+SECRETS_SEEN: set[str] = {"local-app-secret", "local-fb-app-secret", "a-different-secret"}
+
+
+class _CaptureAll(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            CAPTURED_LOGS.append(record.getMessage() + " " + " ".join(map(str, record.__dict__.values())))
+        except Exception:  # noqa: BLE001 - a broken record must not break the suite
+            CAPTURED_LOGS.append(str(record.msg))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = _CaptureAll(level=logging.DEBUG)
+    for name in ("", "igpub", "httpx", "httpcore", "fakeig"):
+        logging.getLogger(name).addHandler(handler)
+    logging.getLogger("igpub").setLevel(logging.DEBUG)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         parts = Path(str(item.fspath)).parts
         if "e2e" in parts or "integration" in parts:
             item.add_marker(pytest.mark.stack)
+    # the log audit runs after everything else
+    items.sort(key=lambda item: item.get_closest_marker("audit_last") is not None)
 
 
 @pytest.fixture(scope="session")
@@ -54,6 +78,12 @@ def fake(dep: Deployment, emulator: str) -> Iterator[FakeInstagram]:
     clear_usage(dep)
     yield f
     f.clear_faults()
+    remember_secrets(f)
+
+
+def remember_secrets(f: FakeInstagram) -> None:
+    """Every token the fake issued in this test, for the end-of-suite log audit."""
+    SECRETS_SEEN.update(t["token"] for t in f._data(f.http.get("/_fake/tokens")))
 
 
 def stop_running_executions(dep: Deployment) -> None:

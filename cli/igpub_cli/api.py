@@ -30,7 +30,9 @@ __all__ = [
     "Submission",
     "list_accounts",
     "list_posts",
+    "publish_many",
     "publish_post",
+    "refresh_tokens",
     "submit_post",
     "upload_media",
     "watch_post",
@@ -99,6 +101,8 @@ def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submi
 
 def _describe(event: dict[str, Any]) -> str | None:
     kind = event.get("type", "")
+    if kind.startswith("Choice"):  # routing only; the outcome line already says where it goes
+        return None
     if kind.endswith("StateEntered"):
         return f"-> {event['stateEnteredEventDetails']['name']}"
     if kind.endswith("StateExited"):
@@ -148,6 +152,42 @@ def watch_post(
         time.sleep(poll_s)
 
 
+def publish_many(
+    dep: Deployment,
+    requests: list[dict[str, Any]],
+    *,
+    max_in_flight: int = 8,
+    timeout_s: float = 3600,
+    on_done: Callable[[PostRecord], None] | None = None,
+) -> list[PostRecord]:
+    """Publish many posts, keeping at most ``max_in_flight`` executions running at once; returns
+    the final records in the order of ``requests``."""
+    sfn = dep.client("stepfunctions")
+    posts = posts_repo(dep)
+    pending = list(enumerate(requests))
+    running: dict[int, Submission] = {}
+    done: dict[int, PostRecord] = {}
+    deadline = time.monotonic() + timeout_s
+    while pending or running:
+        while pending and len(running) < max_in_flight:
+            i, request = pending.pop(0)
+            running[i] = submit_post(dep, request)
+        time.sleep(0.5)
+        for i, sub in list(running.items()):
+            if sfn.describe_execution(executionArn=sub.execution_arn)["status"] == "RUNNING":
+                continue
+            rec = posts.get(sub.post_id)
+            if rec is None:
+                raise RuntimeError(f"execution {sub.execution_arn} ended without a post record")
+            done[i] = rec
+            del running[i]
+            if on_done:
+                on_done(rec)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(running) + len(pending)} posts did not finish within {timeout_s} s")
+    return [done[i] for i in range(len(requests))]
+
+
 def publish_post(
     dep: Deployment,
     request: PostRequest | dict[str, Any],
@@ -156,3 +196,27 @@ def publish_post(
     timeout_s: float = 3600,
 ) -> PostRecord:
     return watch_post(dep, submit_post(dep, request), on_progress=on_progress, timeout_s=timeout_s)
+
+
+def refresh_tokens(
+    dep: Deployment, account_id: str | None = None, *, ignore_min_age: bool = False,
+) -> dict[str, Any]:
+    """Run the deployed refresher now and return its report: every due token, or one account (due or not).
+
+    A run lasts at most the function's timeout (15 min), so the call waits that long at most.
+    """
+    from botocore.config import Config
+
+    payload: dict[str, Any] = {}
+    if account_id:
+        payload = {"account_id": account_id, "ignore_min_age": ignore_min_age}
+    config = Config(read_timeout=930, connect_timeout=10, retries={"max_attempts": 1})
+    client = dep.client("lambda", config=config)
+    resp = client.invoke(FunctionName=dep.output("RefresherFunctionName"), InvocationType="RequestResponse",
+                         Payload=json.dumps(payload).encode())
+    body = json.loads(resp["Payload"].read() or b"null")
+    if resp.get("FunctionError"):
+        message = body.get("errorMessage") if isinstance(body, dict) else body
+        raise RuntimeError(f"the refresher failed: {message}")
+    result: dict[str, Any] = body
+    return result

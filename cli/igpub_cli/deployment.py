@@ -36,12 +36,18 @@ class Deployment:
         except KeyError:
             raise DeploymentNotFound(f"stack {self.stack} has no output {key}: deploy the current template") from None
 
-    def client(self, service: str) -> Any:
+    def _kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"region_name": self.region}
-        if self.endpoint_url:
+        if self.endpoint_url:  # the emulator takes any credentials
             kwargs["endpoint_url"] = self.endpoint_url
-            kwargs.setdefault("aws_access_key_id", os.environ.get("AWS_ACCESS_KEY_ID", "test"))
-            kwargs.setdefault("aws_secret_access_key", os.environ.get("AWS_SECRET_ACCESS_KEY", "test"))
+            kwargs["aws_access_key_id"] = os.environ.get("AWS_ACCESS_KEY_ID", "test")
+            kwargs["aws_secret_access_key"] = os.environ.get("AWS_SECRET_ACCESS_KEY", "test")
+        return kwargs
+
+    def client(self, service: str, *, config: Any = None) -> Any:
+        kwargs = self._kwargs()
+        if config is not None:
+            kwargs["config"] = config
         if service == "s3":
             from botocore.config import Config
 
@@ -49,10 +55,7 @@ class Deployment:
         return boto3.client(service, **kwargs)  # type: ignore[call-overload]
 
     def table(self, output_key: str) -> Any:
-        kwargs: dict[str, Any] = {"region_name": self.region}
-        if self.endpoint_url:
-            kwargs["endpoint_url"] = self.endpoint_url
-        return boto3.resource("dynamodb", **kwargs).Table(self.output(output_key))
+        return boto3.resource("dynamodb", **self._kwargs()).Table(self.output(output_key))
 
     def env(self) -> dict[str, str]:
         """Settings for the library (igpub.config) to reach this deployment's resources."""

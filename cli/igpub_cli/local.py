@@ -63,6 +63,9 @@ class FakeInstagram:
     def faults(self, rules: list[dict[str, Any]]) -> Any:
         return self._ok(self.http.post("/_fake/faults", json=rules))
 
+    def get_faults(self) -> Any:
+        return self._data(self.http.get("/_fake/faults"))
+
     def clear_faults(self) -> Any:
         return self._ok(self.http.delete("/_fake/faults"))
 

@@ -58,6 +58,27 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refresh(args: argparse.Namespace) -> int:
+    dep = _deployment(args)
+    report = api.refresh_tokens(dep, args.account, ignore_min_age=args.ignore_min_age)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"refreshed {report['refreshed']}, need re-authorisation {report['needs_reauth']}, "
+          f"transient failures {report['transient_failures']}, failed {report['failed']}, "
+          f"too young {report['skipped_young']}, raced {report['raced']} ({report['items_read']} read)")
+    if report.get("stopped_early"):
+        more = " and more" if report.get("more_pending") else ""
+        print(f"stopped before the time limit: {report['left']}{more} left for the next run")
+    for d in report.get("details", []):
+        when = ""
+        if d.get("token_expires_at"):
+            when = f" (expires {time.strftime('%Y-%m-%d', time.gmtime(d['token_expires_at']))})"
+        print(f"  {d['account_id']:<20} {d['outcome']:<14} {d.get('reason') or ''}{when}")
+    problems = report["needs_reauth"] + report["transient_failures"] + report["failed"]
+    return 1 if problems else 0
+
+
 def _media_args(args: argparse.Namespace, dep: Deployment, post_id: str) -> list[dict[str, Any]]:
     media: list[dict[str, Any]] = []
     for url in args.url or []:
@@ -155,6 +176,13 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("accounts", help="list connected accounts")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_accounts)
+
+    r = sub.add_parser("refresh", help="refresh the tokens that are due now, or one account's token")
+    r.add_argument("account", nargs="?", help="account id: refresh this one now, due or not")
+    r.add_argument("--ignore-min-age", action="store_true",
+                   help="with ACCOUNT: try even if the token is younger than 24 h (Instagram may refuse)")
+    r.add_argument("--json", action="store_true")
+    r.set_defaults(func=cmd_refresh)
 
     po = sub.add_parser("post", help="publish a post and follow it until it is published or failed")
     po.add_argument("--account", help="account id (default: the only connected account)")

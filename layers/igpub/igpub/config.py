@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     refresh_window_days: int = 14
     refresh_min_age_s: int = 24 * 3600
     refresh_concurrency: int = 8
+    refresh_page_size: int = 100  # accounts per query page of the refresh-due index
+    # Stop starting refreshes when the Lambda has less than this left (one refresh can take a while:
+    # HTTP timeouts with retries, KMS and DynamoDB calls).
+    refresh_safety_margin_s: int = 120
 
     # --- Hashtags
     hashtags_per_post: int = Field(default=15, ge=0, le=30)

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from igpub.accounts import Account
@@ -518,14 +519,31 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
 
 
 def _find_media_id(deps: Deps, rec: PostRecord, account: Account, token: str) -> str | None:
-    """The media a PUBLISHED container became (Instagram does not link them; match by caption)."""
+    """The media a PUBLISHED container became. Instagram does not link the two, so: the newest of
+    the account's recent media with this caption, published no earlier than our attempt."""
+    attempted = (rec.publish_attempted_at or rec.started_at) - 120  # clock skew allowance
     try:
         for media in deps.client.list_media(account.account_id, token, limit=10):
-            if (media.caption or "") == rec.caption:
+            when = _epoch(media.timestamp)
+            if (media.caption or "") == rec.caption and (when is None or when >= attempted):
                 return media.id
     except InstagramError:
         return None
     return None
+
+
+def _epoch(timestamp: Any) -> float | None:
+    """Instagram timestamps: ISO 8601 such as 2019-09-26T22:36:43+0000 (or a datetime / epoch)."""
+    if timestamp is None:
+        return None
+    if isinstance(timestamp, int | float):
+        return float(timestamp)
+    if isinstance(timestamp, datetime):
+        return timestamp.timestamp()
+    try:
+        return datetime.strptime(str(timestamp), "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return None
 
 
 def _record_published(
