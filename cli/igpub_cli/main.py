@@ -14,6 +14,7 @@ from typing import Any
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import infer_media_type
 from igpub_cli import api
+from igpub_cli import hashtags as hashtags_cli
 from igpub_cli.deployment import Deployment, DeploymentNotFound
 
 
@@ -23,9 +24,14 @@ def _deployment(args: argparse.Namespace) -> Deployment:
 
 def cmd_connect(args: argparse.Namespace) -> int:
     dep = _deployment(args)
-    url = dep.output("ConnectUrl")
-    print(url)
-    print(f"Register this redirect URI in your Instagram app: {dep.output('OAuthRedirectUri')}", file=sys.stderr)
+    if args.facebook:  # Facebook Login: only for hashtag discovery
+        url = dep.output("FacebookConnectUrl")
+        print(url)
+        print(f"Register this redirect URI in your Meta app: {dep.output('FacebookRedirectUri')}", file=sys.stderr)
+    else:
+        url = dep.output("ConnectUrl")
+        print(url)
+        print(f"Register this redirect URI in your Instagram app: {dep.output('OAuthRedirectUri')}", file=sys.stderr)
     if args.open:
         webbrowser.open(url)
     return 0
@@ -164,6 +170,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("connect", help="print the URL that connects an Instagram professional account")
     c.add_argument("--open", action="store_true", help="open it in a browser")
+    c.add_argument("--facebook", action="store_true", help="connect Facebook Login instead (hashtag discovery)")
     c.set_defaults(func=cmd_connect)
 
     a = sub.add_parser("accounts", help="list connected accounts")
@@ -201,6 +208,8 @@ def parser() -> argparse.ArgumentParser:
     ps.add_argument("--limit", type=int, default=20)
     ps.add_argument("--json", action="store_true")
     ps.set_defaults(func=cmd_posts)
+
+    hashtags_cli.register(sub)
     return p
 
 

@@ -1,4 +1,5 @@
-"""OAuth routes: GET /connect and GET /oauth/callback (Instagram Login)."""
+"""OAuth routes: GET /connect and GET /oauth/callback (Instagram Login); GET /connect/facebook and
+GET /oauth/facebook/callback (Facebook Login, for hashtag discovery)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import oauth
+from igpub import facebook_login, oauth
 from igpub.config import Settings, get_settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.pages import page
 from igpub.repositories.accounts import AccountRepository
+from igpub.repositories.hashtags import HashtagRepository
 from igpub.repositories.states import StateRepository
 from igpub.repositories.tokens import TokenCipher
 from igpub.repositories.usage import DynamoUsageStore
@@ -90,6 +92,57 @@ def callback() -> Response[str]:
     if result.missing_scopes:
         body += " Missing permissions: " + ", ".join(result.missing_scopes) + ": publishing will not work."
     return _html(200, page("Instagram account connected", body, ok=True))
+
+
+# ------------------------------------------------------------------ Facebook Login (hashtag discovery)
+def _facebook_redirect_uri(settings: Settings) -> str:
+    if settings.facebook_redirect_uri:
+        return settings.facebook_redirect_uri
+    return str(parameters.get_parameter(settings.facebook_redirect_uri_parameter, max_age=3600))
+
+
+@app.get("/connect/facebook")
+def connect_facebook() -> Response[str]:
+    settings, states, *_ = _deps()
+    try:
+        url = facebook_login.start_connect(
+            settings, states=states, redirect_uri=_facebook_redirect_uri(settings), now=int(time.time())
+        )
+    except facebook_login.NotConfigured:
+        return _html(
+            404,
+            page(
+                "Hashtag discovery is not set up",
+                "This igpub deployment has no Facebook app (the FacebookAppId parameter is empty).",
+                ok=False,
+            ),
+        )
+    return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+
+
+@app.get("/oauth/facebook/callback")
+def facebook_callback() -> Response[str]:
+    settings, states, _accounts, cipher, client = _deps()
+    params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
+    try:
+        result = facebook_login.complete_callback(
+            settings,
+            params,
+            states=states,
+            client=client,
+            hashtags=HashtagRepository(settings.hashtags_table),
+            cipher=cipher,
+            app_secret=lambda: str(parameters.get_secret(settings.facebook_app_secret_name, max_age=300)),
+            redirect_uri=_facebook_redirect_uri(settings),
+            now=int(time.time()),
+        )
+    except oauth.CallbackProblem as problem:
+        metrics.add_metric(name="FacebookConnectFailed", unit="Count", value=1)
+        return _html(problem.status, page(problem.title, problem.detail, ok=False))
+    metrics.add_metric(name="FacebookConnected", unit="Count", value=1)
+    linked = ", ".join(f"{c.account_id} (Page {c.page_name or c.page_id})" for c in result.accounts)
+    body = f"Hashtag discovery is connected for Instagram account {linked}. Try: igpub hashtags discover SEED"
+    return _html(200, page("Facebook Login connected", body, ok=True))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -10,11 +10,13 @@ from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from igpub.config import get_settings
+from igpub.hashtags import HashtagService
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.publishing import workflow
 from igpub.repositories.accounts import AccountRepository
+from igpub.repositories.hashtags import HashtagRepository
 from igpub.repositories.idempotency import PublishGuard
 from igpub.repositories.media import MediaStore
 from igpub.repositories.posts import PostRepository
@@ -45,6 +47,7 @@ def _deps() -> tuple[workflow.Deps, PublishGuard]:
         ),
         media=MediaStore(settings.media_bucket),
         publish_guard=guard,
+        hashtags=HashtagService(settings, HashtagRepository(settings.hashtags_table)),
     )
     return deps, guard
 

@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     facebook_app_secret_name: str = ""
     oauth_redirect_uri: str = ""  # wins over redirect_uri_parameter (a custom domain)
     redirect_uri_parameter: str = ""  # SSM parameter holding the API Gateway callback URL
-    facebook_redirect_uri: str = ""
+    facebook_redirect_uri: str = ""  # wins over facebook_redirect_uri_parameter
+    facebook_redirect_uri_parameter: str = ""  # SSM parameter holding the Facebook Login callback URL
     extra_scopes: str = ""  # comma-separated, added to REQUIRED_SCOPES
     oauth_state_ttl_s: int = 600
 

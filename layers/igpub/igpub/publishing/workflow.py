@@ -159,7 +159,7 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         )
     caption, tags = req.caption, []
     if req.hashtag_pool and deps.hashtags is not None:
-        caption, tags = deps.hashtags.caption_for(req)
+        caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
     rec, owned = _claim(
         deps,

@@ -1,0 +1,133 @@
+"""Facebook Login for Business: the second connection of an account, for hashtag discovery only.
+
+Hashtag search exists only on graph.facebook.com with a Facebook *user* token (reference §5, §11).
+``GET /connect/facebook`` -> the Facebook Login dialog with a single-use state (flow ``facebook``);
+``GET /oauth/facebook/callback``: check and consume the state (before any call to Meta), exchange the
+code for a user token, exchange that for a long-lived one (~60 days; Facebook user tokens cannot be
+refreshed, the user logs in again), read ``/me/accounts`` to find the Instagram professional account
+linked to each Page, and store the token KMS-encrypted (encryption context
+``{"account_id": <instagram account id>, "purpose": "facebook"}``) for each linked account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from igpub.config import Settings
+from igpub.instagram.client import InstagramClient
+from igpub.instagram.errors import InstagramError, OAuthError
+from igpub.oauth import CallbackProblem, consume_state
+from igpub.observability import logger
+from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
+from igpub.repositories.states import StateRepository
+from igpub.repositories.tokens import TokenCipher
+
+FLOW = "facebook"
+PURPOSE = "facebook"
+# instagram_basic + Public Content Access (App Review) for hashtag search; pages_show_list for /me/accounts;
+# pages_read_engagement / business_management when the Page role comes through Business Manager (§11.4).
+DEFAULT_SCOPES = ("instagram_basic", "pages_show_list", "pages_read_engagement", "business_management")
+DEFAULT_LIFETIME_S = 60 * 86400  # when Facebook leaves expires_in out (it may)
+
+
+class NotConfigured(Exception):
+    """No Facebook app id: hashtag discovery is switched off in this deployment."""
+
+
+@dataclass(frozen=True)
+class FacebookConnected:
+    accounts: list[FacebookConnection]
+
+
+def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
+    query = {
+        "client_id": settings.facebook_app_id,
+        "redirect_uri": redirect_uri,
+        "response_type": "code",
+        "scope": ",".join(DEFAULT_SCOPES),
+        "state": state,
+    }
+    return f"{settings.facebook_dialog_url}?{urlencode(query)}"
+
+
+def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
+    if not settings.facebook_app_id:
+        raise NotConfigured("FacebookAppId is empty")
+    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
+    return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
+
+
+def complete_callback(
+    settings: Settings,
+    params: Mapping[str, str],
+    *,
+    states: StateRepository,
+    client: InstagramClient,
+    hashtags: HashtagRepository,
+    cipher: TokenCipher,
+    app_secret: Callable[[], str],
+    redirect_uri: str,
+    now: int,
+) -> FacebookConnected:
+    consume_state(states, params, flow=FLOW, now=now)
+    if params.get("error"):
+        reason = params.get("error_description") or params.get("error_reason") or params["error"]
+        raise CallbackProblem(
+            400,
+            "Facebook access was not granted",
+            f"Facebook said: {reason}. Nothing was connected; hashtag discovery stays off for now.",
+        )
+    code = params.get("code", "")
+    if not code:
+        raise CallbackProblem(400, "No authorization code", "Facebook did not send a code back. Try again.")
+    secret = app_secret()
+    try:
+        short = client.exchange_facebook_code(code, redirect_uri, settings.facebook_app_id, secret)
+        long_lived = client.exchange_facebook_long_lived(
+            short.access_token.get_secret_value(), settings.facebook_app_id, secret
+        )
+        token = long_lived.access_token.get_secret_value()
+        pages = client.get_facebook_pages(token)
+    except OAuthError as exc:
+        logger.warning("facebook code exchange refused", extra={"oauth_error": exc.message})
+        if exc.is_configuration_error:
+            raise CallbackProblem(
+                502,
+                "igpub's Facebook app settings are wrong",
+                "Facebook rejected the app id or secret. Check the FacebookAppId parameter and the Facebook app "
+                "secret in Secrets Manager (the Meta app's, not the Instagram app's).",
+            ) from exc
+        raise CallbackProblem(400, "Facebook refused the sign-in", f"{exc.message}. Start again.") from exc
+    except InstagramError as exc:
+        logger.warning("facebook call failed during connect", extra={"code": exc.code, "subcode": exc.subcode})
+        raise CallbackProblem(502, "Facebook did not answer as expected", exc.advice) from exc
+
+    linked = [p for p in pages if p.instagram_business_account is not None]
+    if not linked:
+        raise CallbackProblem(
+            400,
+            "No Instagram account found",
+            "None of the Facebook Pages you shared is linked to an Instagram professional account. Link the "
+            "Instagram account to its Page (Meta Business Suite), then connect again and select that Page.",
+        )
+    expires_at = now + int(long_lived.expires_in or DEFAULT_LIFETIME_S)
+    saved: list[FacebookConnection] = []
+    for page in linked:
+        assert page.instagram_business_account is not None
+        ig_id = page.instagram_business_account.id
+        conn = FacebookConnection(
+            account_id=ig_id,
+            token_ciphertext=cipher.encrypt(token, account_id=ig_id, purpose=PURPOSE),
+            token_expires_at=expires_at,
+            page_id=page.id,
+            page_name=page.name,
+            scopes=list(DEFAULT_SCOPES),
+            connected_at=now,
+            updated_at=now,
+        )
+        hashtags.save_facebook(conn)
+        saved.append(conn)
+        logger.info("facebook login connected", extra={"account_id": ig_id, "page_id": page.id})
+    return FacebookConnected(accounts=saved)
