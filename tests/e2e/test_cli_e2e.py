@@ -41,7 +41,8 @@ def test_post_shows_progress_and_permalink(
 ) -> None:
     photo = tmp_path / "photo.jpg"
     photo.write_bytes(httpx.get(fake.cdn("image.jpg", w=1080, h=1350), timeout=10).content)
-    code = main(["post", "--kind", "image", "--file", str(photo), "--caption", "from the CLI",
+    code = main(["post", "--account", account.account_id, "--kind", "image", "--file", str(photo),
+                 "--caption", "from the CLI",
                  "--alt-text", "a photo"])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -57,7 +58,8 @@ def test_post_with_problems_is_not_submitted(
     dep: Deployment, fake: FakeInstagram, account: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fake.clear_calls()
-    code = main(["post", "--kind", "carousel", "--url", fake.cdn("image.jpg", w=1080, h=1080),
+    code = main(["post", "--account", account.account_id, "--kind", "carousel",
+                 "--url", fake.cdn("image.jpg", w=1080, h=1080),
                  "--caption", "#a " * 31])
     err = capsys.readouterr().err
     assert code == 2
