@@ -17,9 +17,32 @@ import httpx
 
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
+from igpub_cli.hashtags import repo as hashtag_repo
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
 
 DEMO_USER = "igpub_demo"
+DEMO_HASHTAGS = [
+    "travel",
+    "sunrise",
+    "sea",
+    "morning",
+    "beach",
+    "nature",
+    "photography",
+    "wanderlust",
+    "ocean",
+    "sky",
+    "coast",
+    "explore",
+    "goldenhour",
+    "landscape",
+    "seaside",
+    "horizon",
+    "calm",
+    "earlybird",
+    "waves",
+    "light",
+]
 REEL_PROCESSING_S = 15
 
 
@@ -54,18 +77,32 @@ def main() -> int:
 
     results: list[tuple[str, Any]] = []
 
-    step("2/4 Publish a single image")
+    step("2/4 Publish a single image, with 15 hashtags from the account's pool")
+    pool = hashtag_repo(dep)
+    for i, tag in enumerate(DEMO_HASHTAGS):
+        pool.put_tag(
+            account.account_id,
+            "travel",
+            tag,
+            score=100 - 3 * i,
+            default_score=50,
+            source="manual",
+            now=int(time.time()),
+        )
+    say(f"   pool 'travel' holds {len(DEMO_HASHTAGS)} hashtags")
     rec = api.publish_post(
         dep,
         {
             "account_id": account.account_id,
             "kind": "image",
             "media": [{"url": fake.cdn("image.jpg", w=1080, h=1350), "alt_text": "A sunrise over the sea"}],
-            "caption": "Good morning from igpub #sunrise #igpub",
+            "caption": "Good morning from igpub #sunrise",
+            "hashtag_pool": "travel",
         },
         on_progress=say,
     )
     results.append(("image", rec))
+    say(f"   caption as published: {rec.caption!r}")
     say(f"permalink: {rec.permalink}")
 
     step("3/4 Publish a carousel of three images (one uploaded to the media bucket)")

@@ -23,15 +23,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from igpub.repositories import aws
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.service_resource import Table
 
 BUDGET_SK = "BUDGET"
 FACEBOOK_SK = "FACEBOOK"
@@ -106,17 +103,7 @@ def _pool_tag(item: dict[str, Any]) -> PoolTag:
     )
 
 
-class HashtagRepository:
-    def __init__(self, table_name: str, *, table: Table | None = None) -> None:
-        self._name = table_name
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = aws.table(self._name)
-        return self._table
-
+class HashtagRepository(aws.TableRepository):
     def _query(self, account_id: str, prefix: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
