@@ -69,7 +69,7 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             outcome = workflow.publish(deps, event.post_id, event.execution_id)
         case "fail":
             outcome = workflow.fail(deps, event.post_id, event.outcome, event.error)
-    # aws_requests: {"dynamodb.GetItem": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)
+    # aws_requests: {"dynamodb.GetItem@<table>": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)
     logger.info(
         "step done",
         extra={

@@ -26,17 +26,25 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeou
 
 _requests: Counter[str] = Counter()
 _requests_lock = threading.Lock()
+_current = threading.local()  # the table of the DynamoDB call being sent on this thread
+
+
+def _note_table(params: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    _current.table = (params or {}).get("TableName")
 
 
 def _count_request(event_name: str = "", **kwargs: Any) -> None:
-    # event_name is "before-send.<service>.<Operation>", once per HTTP request (each retry too)
+    # event_name is "before-send.<service>.<Operation>", once per HTTP request (each retry too);
+    # DynamoDB requests are keyed by table as well ("dynamodb.GetItem@<table>"): prices depend on it
     api = event_name.partition(".")[2]
+    if api.startswith("dynamodb.") and getattr(_current, "table", None):
+        api = f"{api}@{_current.table}"
     with _requests_lock:
         _requests[api] += 1
 
 
 def take_request_counts() -> dict[str, int]:
-    """AWS requests sent since the last call, as ``{"dynamodb.GetItem": 2, "kms.Decrypt": 1, ...}``."""
+    """AWS requests sent since the last call: ``{"dynamodb.GetItem@<table>": 2, "kms.Decrypt": 1, ...}``."""
     with _requests_lock:
         counts = dict(_requests)
         _requests.clear()
@@ -47,6 +55,7 @@ def take_request_counts() -> dict[str, int]:
 def session() -> boto3.session.Session:
     """The process's boto3 session; every client igpub makes comes from it (and is counted)."""
     s = boto3.session.Session()
+    s.events.register("before-parameter-build.dynamodb", _note_table)
     s.events.register("before-send", _count_request)
     return s
 
