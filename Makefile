@@ -49,10 +49,10 @@ test: venv lint typecheck validate   ## everything: lint, types, template, unit 
 	local/with-stack.sh $(VENV)/bin/pytest tests -q
 
 bench: venv         ## speed and cost figures (needs `make up`)
-	$(PY) -m igpub_cli.bench
+	$(PY) -m bench.run
 
 chaos: venv         ## the fault suite at 500 posts (needs `make up`)
-	$(PY) -m igpub_cli.chaos
+	$(PY) -m bench.chaos
 
 clean: down
 	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.publishing import workflow
+from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.hashtags import HashtagRepository
 from igpub.repositories.idempotency import PublishGuard
@@ -57,6 +58,7 @@ def _deps() -> tuple[workflow.Deps, PublishGuard]:
 @event_parser(model=TaskEvent)
 def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     deps, guard = _deps()
+    aws.take_request_counts()  # count this invocation's AWS requests only
     guard.register_context(context)
     logger.append_keys(post_id=event.post_id, step=event.step)
     match event.step:
@@ -70,5 +72,13 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
             outcome = workflow.publish(deps, event.post_id, event.execution_id)
         case "fail":
             outcome = workflow.fail(deps, event.post_id, event.outcome, event.error)
-    logger.info("step done", extra={"status": outcome.get("status"), "wait_s": outcome.get("wait_s")})
+    # aws_requests: {"dynamodb.GetItem@<table>": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)
+    logger.info(
+        "step done",
+        extra={
+            "status": outcome.get("status"),
+            "wait_s": outcome.get("wait_s"),
+            "aws_requests": aws.take_request_counts(),
+        },
+    )
     return outcome

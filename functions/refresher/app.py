@@ -24,6 +24,7 @@ from igpub.config import get_settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
+from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.events import EventPublisher
 from igpub.repositories.tokens import TokenCipher
@@ -60,6 +61,7 @@ def _deps() -> refresh.RefreshDeps:
 @event_parser(model=RefreshEvent)
 def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any]:
     deps = _deps()
+    aws.take_request_counts()
     if event.account_id:
         logger.append_keys(account_id=event.account_id)
         report = refresh.refresh_account(deps, event.account_id, ignore_min_age=event.ignore_min_age)
@@ -71,5 +73,8 @@ def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any
     if report.stopped_early:
         metrics.add_metric(name="TokenRefreshStoppedEarly", unit=MetricUnit.Count, value=1)
     summary = {k: v for k, v in report.as_dict().items() if k != "details"}
-    logger.info("refresh run done", extra={"trigger": event.source or "manual", **summary})
+    logger.info(
+        "refresh run done",
+        extra={"trigger": event.source or "manual", **summary, "aws_requests": aws.take_request_counts()},
+    )
     return report.as_dict()

@@ -1,7 +1,14 @@
-"""boto3 clients, created on first use (never at import) and cached per process."""
+"""boto3 clients, created on first use (never at import) and cached per process.
+
+Every client comes from one boto3 session whose event hook counts the HTTP requests sent to each
+AWS API (retries included: each one is billed), so a handler can log what one invocation cost
+(``take_request_counts``; ``make bench`` reads those log lines).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -17,15 +24,50 @@ if TYPE_CHECKING:
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
 
+_requests: Counter[str] = Counter()
+_requests_lock = threading.Lock()
+_current = threading.local()  # the table of the DynamoDB call being sent on this thread
+
+
+def _note_table(params: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    _current.table = (params or {}).get("TableName")
+
+
+def _count_request(event_name: str = "", **kwargs: Any) -> None:
+    # event_name is "before-send.<service>.<Operation>", once per HTTP request (each retry too);
+    # DynamoDB requests are keyed by table as well ("dynamodb.GetItem@<table>"): prices depend on it
+    api = event_name.partition(".")[2]
+    if api.startswith("dynamodb.") and getattr(_current, "table", None):
+        api = f"{api}@{_current.table}"
+    with _requests_lock:
+        _requests[api] += 1
+
+
+def take_request_counts() -> dict[str, int]:
+    """AWS requests sent since the last call: ``{"dynamodb.GetItem@<table>": 2, "kms.Decrypt": 1, ...}``."""
+    with _requests_lock:
+        counts = dict(_requests)
+        _requests.clear()
+    return counts
+
+
+@cache
+def session() -> boto3.session.Session:
+    """The process's boto3 session; every client igpub makes comes from it (and is counted)."""
+    s = boto3.session.Session()
+    s.events.register("before-parameter-build.dynamodb", _note_table)
+    s.events.register("before-send", _count_request)
+    return s
+
 
 @cache
 def dynamodb() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=_CONFIG)
+    return session().client("dynamodb", config=_CONFIG)
 
 
 @cache
 def dynamodb_resource() -> DynamoDBServiceResource:
-    return boto3.resource("dynamodb", config=_CONFIG)
+    return session().resource("dynamodb", config=_CONFIG)
 
 
 def table(name: str) -> Table:
@@ -51,19 +93,19 @@ class TableRepository:
 
 @cache
 def kms() -> KMSClient:
-    return boto3.client("kms", config=_CONFIG)
+    return session().client("kms", config=_CONFIG)
 
 
 @cache
 def s3() -> S3Client:
-    return boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
+    return session().client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
 
 
 @cache
 def stepfunctions() -> SFNClient:
-    return boto3.client("stepfunctions", config=_CONFIG)
+    return session().client("stepfunctions", config=_CONFIG)
 
 
 @cache
 def events() -> Any:
-    return boto3.client("events", config=_CONFIG)
+    return session().client("events", config=_CONFIG)

@@ -14,13 +14,16 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
+from igpub.repositories import aws
+
 Outcome = dict[str, Any]
 
 
 class PublishGuard:
     def __init__(self, table_name: str, *, retry_wait_s: int = 5) -> None:
         self.config = IdempotencyConfig(expires_after_seconds=30 * 86400)
-        persistence = DynamoDBPersistenceLayer(table_name=table_name)
+        # the process's counted session (igpub.repositories.aws), Powertools' default client settings
+        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_session=aws.session())
         self._retry_wait_s = retry_wait_s
 
         @idempotent_function(  # type: ignore[untyped-decorator]

@@ -65,10 +65,10 @@ class DynamoUsageStore:
     """``igpub.instagram.usage.UsageStore`` on DynamoDB (low-level client, so it also works in ministack)."""
 
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
-        if client is None:
-            import boto3  # created on demand, never at import time
+        if client is None:  # created on demand, never at import time (default botocore settings)
+            from igpub.repositories import aws
 
-            client = boto3.client("dynamodb")
+            client = aws.session().client("dynamodb")
         self._client = client
         self.table_name = table_name
 

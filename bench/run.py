@@ -1,0 +1,134 @@
+"""`make bench`: performance figures of igpub on the local stack, as one table and bench-results.json.
+
+    python -m bench.run [--cold-start-runs 7] [--skip-refresher]
+
+Needs the local stack (`make up`). Takes about 3 minutes: cold starts (subprocesses), one post of
+each kind with real Step Functions waits (the Reel takes 30 s to process), the refresher at 10,000
+accounts with 200 due (the deployed Lambda), and the sizes of the built artifacts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import coldstart, common, posts, refresh_bench
+from bench.prices import PRICES_DATE, REGION
+from igpub.observability import logger
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results.json"
+TARGETS = {
+    "cold_start_ratio_max": 1.25,
+    "image_instagram_calls_max": 4,
+    "image_wait_iterations_max": 0,
+    "image_cost_per_1000_usd_max": 0.35,
+    "reel_publish_delay_max_s": 5,  # one poll interval (StatusPollIntervalSeconds)
+}
+
+
+def sizes() -> dict[str, int]:
+    """Unzipped bytes of each built artifact. The layer's bytecode is part of its build (its Makefile);
+    a function's __pycache__ is not (tests that import the built handler write one), so it is left out."""
+    build = ROOT / ".aws-sam" / "build"
+    out: dict[str, int] = {}
+    for d in sorted(build.iterdir()) if build.exists() else []:
+        if d.is_dir():
+            files = [f for f in d.rglob("*") if f.is_file()]
+            if d.name != "IgpubLayer":
+                files = [f for f in files if "__pycache__" not in f.parts]
+            out[d.name] = sum(f.stat().st_size for f in files)
+    return out
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1000:.1f} kB"
+
+
+def _ok(good: bool) -> str:
+    return "ok" if good else "MISSED"
+
+
+def table(r: dict[str, Any]) -> str:
+    t = TARGETS
+    lines = [f"igpub bench - {r['date']} - local stack (ministack + fake Instagram), prices {REGION} of "
+             f"{r['prices_date']}", ""]
+    cs = r["cold_start"]
+    lines += [f"Cold start (median of {cs['runs']}; floor = fresh interpreter + boto3 + one DynamoDB client = "
+              f"{cs['floor_ms']} ms)                target <= {t['cold_start_ratio_max']}x",
+              f"  {'function':<22}{'median':>10}{'ratio':>8}"]
+    for name, f in cs["functions"].items():
+        lines.append(f"  {name:<22}{f['median_ms']:>7} ms{f['cold_start_ratio']:>7.2f}x  "
+                     f"{_ok(f['cold_start_ratio'] <= t['cold_start_ratio_max'])}")
+    lines += ["", "Per post (one post of each kind, real 5 s waits)",
+              f"  {'kind':<15}{'lambda':>7}{'transit.':>9}{'waits':>6}{'IG calls':>9}{'DynamoDB':>9}"
+              f"{'KMS':>5}{'publish delay':>15}{'$/1000 posts':>14}"]
+    for kind, p in r["posts"].items():
+        delay = "-" if p["publish_delay_s"] is None else f"{p['publish_delay_s']:.2f} s"
+        lines.append(f"  {kind:<15}{p['lambda_invocations']:>7}{p['state_transitions']:>9}{p['wait_iterations']:>6}"
+                     f"{p['instagram_calls']:>9}{p['dynamodb_requests']:>9}{p['kms_requests']:>5}{delay:>15}"
+                     f"{p['cost_per_1000_usd']:>14.4f}")
+    lines += ["", "  cost per 1,000 posts by service (USD)"]
+    services = list(next(iter(r["posts"].values()))["cost_per_1000_by_service_usd"])
+    lines.append(f"  {'kind':<15}" + "".join(f"{s:>16}" for s in services))
+    for kind, p in r["posts"].items():
+        lines.append(f"  {kind:<15}" + "".join(f"{p['cost_per_1000_by_service_usd'][s]:>16.5f}" for s in services))
+    img = r["posts"]["image"]
+    reel = next(v for k, v in r["posts"].items() if k.startswith("reel"))
+    lines += ["", "  targets: image waits = 0: " + _ok(img["wait_iterations"] <= t["image_wait_iterations_max"])
+              + f"; image Instagram calls <= {t['image_instagram_calls_max']}: "
+              + _ok(img["instagram_calls"] <= t["image_instagram_calls_max"])
+              + f"; image <= ${t['image_cost_per_1000_usd_max']}/1000: "
+              + _ok(img["cost_per_1000_usd"] <= t["image_cost_per_1000_usd_max"])
+              + f"; Reel publish within {t['reel_publish_delay_max_s']} s of FINISHED: "
+              + _ok(reel["publish_delay_s"] is not None and reel["publish_delay_s"] <= t["reel_publish_delay_max_s"])]
+    rf = r.get("refresher")
+    if rf:
+        lines += ["", f"Refresher ({rf['mode']}): {rf['accounts']:,} accounts, {rf['due']} due -> items read "
+                      f"{rf['items_read']}, refreshed {rf['refreshed']}, failed {rf['failed']}, "
+                      f"wall {rf['wall_s']:.2f} s"]
+    lines += ["", "Deployment size (unzipped)"]
+    for name, n in r["sizes_bytes"].items():
+        lines.append(f"  {name:<22}{_mb(n):>12}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    p.add_argument("--cold-start-runs", type=int, default=7)
+    p.add_argument("--skip-refresher", action="store_true")
+    args = p.parse_args(argv)
+    dep, fake = common.local_stack()
+    logger.setLevel("WARNING")
+    t0 = time.monotonic()
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d"),
+        "command": "make bench",
+        "prices_date": PRICES_DATE,
+        "region": REGION,
+        "targets": TARGETS,
+    }
+    print("cold starts ...", file=sys.stderr, flush=True)
+    cs = coldstart.measure(runs=args.cold_start_runs)
+    cs["slowest_imports_beyond_floor_ms"] = {fn: dict(coldstart.importtime(fn, top=6)) for fn in cs["functions"]}
+    result["cold_start"] = cs
+    print("posts (image, carousel of 3, Reel with 30 s processing) ...", file=sys.stderr, flush=True)
+    result["posts"] = posts.run(dep, fake)
+    if not args.skip_refresher:
+        print("refresher: 10,000 accounts, 200 due ...", file=sys.stderr, flush=True)
+        result["refresher"] = refresh_bench.run(dep, use_lambda=True)
+    result["sizes_bytes"] = sizes()
+    result["bench_wall_s"] = round(time.monotonic() - t0, 1)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"\n(wrote {os.path.relpath(RESULTS)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
