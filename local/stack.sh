@@ -121,7 +121,8 @@ local_parameters() {
     "ExecuteApiEndpoint=http://127.0.0.1:$EMU_PORT/_aws/execute-api" \
     "AllowHttpMedia=true" \
     "TracingMode=PassThrough" \
-    "RefreshScheduleState=DISABLED"
+    "RefreshScheduleState=DISABLED" \
+    "PublishVerifyDelaySeconds=15"
 }
 
 stop_pidfile() {

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
 
     # --- Instagram client behaviour
     http_timeout_s: float = 10.0
+    # media_publish may take long at Instagram; a timeout leaves its outcome unknown, so wait longer
+    publish_timeout_s: float = 60.0
+    # after a publish whose outcome is unknown, a FINISHED container is published again only this
+    # long after the attempt (a late publish at Instagram would otherwise be duplicated)
+    publish_verify_delay_s: int = 120
     max_read_retries: int = 3
     retry_base_delay_s: float = 0.5
     retry_max_delay_s: float = 8.0

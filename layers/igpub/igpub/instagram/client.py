@@ -138,6 +138,7 @@ class InstagramClient:
     ) -> None:
         self.settings = settings
         self._timeout = httpx.Timeout(settings.http_timeout_s)
+        self._publish_timeout = httpx.Timeout(settings.publish_timeout_s, connect=settings.http_timeout_s)
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client(timeout=self._timeout, follow_redirects=False)
         self._usage: UsageGuard = usage if usage is not None else NullUsageGuard()
@@ -415,7 +416,12 @@ class InstagramClient:
             started = time.monotonic()
             try:
                 response = self._http.request(
-                    method, url, params=params, data=data, headers=headers, timeout=self._timeout
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self._publish_timeout if op is Operation.PUBLISH else self._timeout,
                 )
             except httpx.TransportError as exc:
                 error: InstagramError = NetworkError(

@@ -499,6 +499,10 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                 raise NotFinal(_container_failure(st, f"the {req.kind}"))
             if st.status_code == "IN_PROGRESS":
                 raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s))
+            since = deps.clock() - rec.publish_attempted_at
+            if since < deps.settings.publish_verify_delay_s:
+                # FINISHED, but the earlier attempt may still land at Instagram: give it time first
+                raise NotFinal(_wait("verify", deps.settings.publish_verify_delay_s - since))
         deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
