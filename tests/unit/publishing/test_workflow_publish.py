@@ -110,6 +110,19 @@ def test_finished_soon_after_an_unknown_attempt_waits_instead_of_publishing_agai
     assert client.published == []
 
 
+def test_waiting_out_the_delay_costs_no_instagram_call() -> None:
+    client = Client("FINISHED")
+    d, posts = deps(client, attempted_at=NOW - 20)
+    calls: list[str] = []
+    original = client.get_container_status
+    client.get_container_status = lambda *a, **k: calls.append("status") or original(*a, **k)  # type: ignore[method-assign]
+    workflow.publish(d, "p1", "e1")
+    assert calls == ["status"] and posts.rec.verified_at == int(NOW)
+    out = workflow.publish(d, "p1", "e1")  # the state machine comes back before the delay is over
+    assert out == {"status": "verify", "wait_s": 100}
+    assert calls == ["status"] and client.published == []
+
+
 def test_finished_long_after_the_attempt_publishes_again() -> None:
     client = Client("FINISHED")
     d, _ = deps(client, attempted_at=NOW - 121)

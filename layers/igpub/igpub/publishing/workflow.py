@@ -489,6 +489,11 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
     try:
         if rec.publish_attempted_at is not None:
             # a publish was attempted before: it may have worked even if we never heard back
+            since = deps.clock() - rec.publish_attempted_at
+            delay = deps.settings.publish_verify_delay_s
+            if since < delay and (rec.verified_at or 0) >= rec.publish_attempted_at:
+                # read once already and still FINISHED: wait out the delay without calling Instagram
+                raise NotFinal(_wait("verify", delay - since))
             st = client.get_container_status(container, token, account_id=account.account_id)
             if st.status_code == "PUBLISHED":
                 media_id = _find_media_id(deps, rec, account, token)
@@ -499,10 +504,10 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                 raise NotFinal(_container_failure(st, f"the {req.kind}"))
             if st.status_code == "IN_PROGRESS":
                 raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s))
-            since = deps.clock() - rec.publish_attempted_at
-            if since < deps.settings.publish_verify_delay_s:
+            if since < delay:
                 # FINISHED, but the earlier attempt may still land at Instagram: give it time first
-                raise NotFinal(_wait("verify", deps.settings.publish_verify_delay_s - since))
+                deps.posts.update(rec.post_id, deps.clock(), verified_at=int(deps.clock()))
+                raise NotFinal(_wait("verify", delay - since))
         deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
