@@ -100,6 +100,17 @@ def test_unknown_outcome_is_verified_not_repeated() -> None:
     out = workflow.publish(d, "p1", "e1")
     assert out["status"] == "verify"
     assert posts.rec.publish_attempted_at == int(NOW)
+    assert posts.rec.publish_unknown_at == int(NOW)
+
+
+def test_the_delay_counts_from_when_the_outcome_became_unknown() -> None:
+    # the attempt began 65 s ago and timed out 5 s ago: a late publish may still land
+    client = Client("FINISHED")
+    d, posts = deps(client, attempted_at=NOW - 65)
+    posts.rec = posts.rec.model_copy(update={"publish_unknown_at": int(NOW - 5)})
+    out = workflow.publish(d, "p1", "e1")
+    assert out == {"status": "verify", "wait_s": 115}
+    assert client.published == []
 
 
 def test_finished_soon_after_an_unknown_attempt_waits_instead_of_publishing_again() -> None:

@@ -489,7 +489,8 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
     try:
         if rec.publish_attempted_at is not None:
             # a publish was attempted before: it may have worked even if we never heard back
-            since = deps.clock() - rec.publish_attempted_at
+            # counted from when the outcome became unknown (a timeout ends long after the attempt began)
+            since = deps.clock() - (rec.publish_unknown_at or rec.publish_attempted_at)
             delay = deps.settings.publish_verify_delay_s
             if since < delay and (rec.verified_at or 0) >= rec.publish_attempted_at:
                 # read once already and still FINISHED: wait out the delay without calling Instagram
@@ -521,6 +522,7 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
     except (NetworkError, TransientError) as exc:
         # we do not know whether Instagram published: read the container's status next time
         logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
+        deps.posts.update(rec.post_id, deps.clock(), publish_unknown_at=int(deps.clock()))
         raise NotFinal(_transient(deps, rec, exc, "verify")) from None
     except InstagramError as exc:
         raise NotFinal(_error_outcome(deps, rec, account, exc, retry_status="verify")) from None

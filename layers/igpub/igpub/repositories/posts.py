@@ -40,6 +40,7 @@ class PostRecord(BaseModel):
     transient_retries: int = 0
     recreations: int = 0
     publish_attempted_at: int | None = None
+    publish_unknown_at: int | None = None  # when a publish attempt ended without an answer
     verified_at: int | None = None  # last status read after an attempt whose outcome was unknown
     media_id: str | None = None
     permalink: str | None = None
