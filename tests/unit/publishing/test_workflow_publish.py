@@ -115,7 +115,7 @@ def test_the_delay_counts_from_when_the_outcome_became_unknown() -> None:
 
 def test_finished_soon_after_an_unknown_attempt_waits_instead_of_publishing_again() -> None:
     client = Client("FINISHED")
-    d, _ = deps(client, attempted_at=NOW - 20)
+    d, _ = deps(client, attempted_at=NOW - 80)  # ended (at the latest) 20 s ago
     out = workflow.publish(d, "p1", "e1")
     assert out == {"status": "verify", "wait_s": 100}
     assert client.published == []
@@ -123,7 +123,7 @@ def test_finished_soon_after_an_unknown_attempt_waits_instead_of_publishing_agai
 
 def test_waiting_out_the_delay_costs_no_instagram_call() -> None:
     client = Client("FINISHED")
-    d, posts = deps(client, attempted_at=NOW - 20)
+    d, posts = deps(client, attempted_at=NOW - 80)
     calls: list[str] = []
     original = client.get_container_status
     client.get_container_status = lambda *a, **k: calls.append("status") or original(*a, **k)  # type: ignore[method-assign]
@@ -134,9 +134,18 @@ def test_waiting_out_the_delay_costs_no_instagram_call() -> None:
     assert calls == ["status"] and client.published == []
 
 
+def test_a_task_that_died_mid_publish_waits_from_the_end_of_the_call_timeout() -> None:
+    # no publish_unknown_at: the Lambda died during the call; it may have run its full 60 s timeout
+    client = Client("FINISHED")
+    d, _ = deps(client, attempted_at=NOW - 61)
+    out = workflow.publish(d, "p1", "e1")
+    assert out == {"status": "verify", "wait_s": 119}
+    assert client.published == []
+
+
 def test_finished_long_after_the_attempt_publishes_again() -> None:
     client = Client("FINISHED")
-    d, _ = deps(client, attempted_at=NOW - 121)
+    d, _ = deps(client, attempted_at=NOW - 181)
     assert workflow.publish(d, "p1", "e1")["status"] == "published"
     assert client.published == ["c1"]
 

@@ -489,8 +489,10 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
     try:
         if rec.publish_attempted_at is not None:
             # a publish was attempted before: it may have worked even if we never heard back
-            # counted from when the outcome became unknown (a timeout ends long after the attempt began)
-            since = deps.clock() - (rec.publish_unknown_at or rec.publish_attempted_at)
+            # counted from when the outcome became unknown: a timeout ends long after the attempt began,
+            # and if the task died mid-call (Lambda timeout) the call may have run its full timeout
+            ended = rec.publish_unknown_at or rec.publish_attempted_at + int(deps.settings.publish_timeout_s)
+            since = deps.clock() - ended
             delay = deps.settings.publish_verify_delay_s
             if since < delay and (rec.verified_at or 0) >= rec.publish_attempted_at:
                 # read once already and still FINISHED: wait out the delay without calling Instagram
