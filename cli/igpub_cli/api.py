@@ -59,6 +59,18 @@ def list_accounts(dep: Deployment) -> list[Account]:
     return accounts_repo(dep).all()
 
 
+def only_active_account(dep: Deployment) -> str:
+    """The one active account of the deployment; asks for --account when there are several or none."""
+    accounts = [a for a in list_accounts(dep) if a.status == "active"]
+    if len(accounts) != 1:
+        raise SystemExit(
+            "Name the account with --account (connected: "
+            + ", ".join(f"@{a.username}={a.account_id}" for a in accounts)
+            + ")"
+        )
+    return accounts[0].account_id
+
+
 def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 20) -> list[PostRecord]:
     return posts_repo(dep).recent(account_id=account_id, limit=limit)
 

@@ -51,14 +51,7 @@ def budget(dep: Deployment, account_id: str) -> dict[str, Any]:
 def _account(args: argparse.Namespace, dep: Deployment) -> str:
     if args.account:
         return str(args.account)
-    accounts = [a for a in api.list_accounts(dep) if a.status == "active"]
-    if len(accounts) != 1:
-        raise SystemExit(
-            "Name the account with --account (connected: "
-            + ", ".join(f"@{a.username}={a.account_id}" for a in accounts)
-            + ")"
-        )
-    return accounts[0].account_id
+    return api.only_active_account(dep)
 
 
 def _when(epoch: float) -> str:

@@ -118,14 +118,7 @@ def build_request(args: argparse.Namespace, dep: Deployment) -> dict[str, Any]:
 
 
 def _only_account(dep: Deployment) -> str:
-    accounts = [a for a in api.list_accounts(dep) if a.status == "active"]
-    if len(accounts) != 1:
-        raise SystemExit(
-            "Name the account with --account (connected: "
-            + ", ".join(f"@{a.username}={a.account_id}" for a in accounts)
-            + ")"
-        )
-    return accounts[0].account_id
+    return api.only_active_account(dep)
 
 
 def cmd_post(args: argparse.Namespace) -> int:
