@@ -5,11 +5,13 @@ Each test module run creates its own uniquely named table and deletes it afterwa
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,7 +23,16 @@ from igpub.instagram.errors import RateLimitedError
 from igpub.instagram.usage import StoreUsageGuard, UsageSnapshot
 from igpub.repositories.usage import DynamoUsageStore
 
-ENDPOINT = os.environ.get("IGPUB_TEST_AWS_ENDPOINT", "http://127.0.0.1:4566")
+
+def _default_endpoint() -> str:
+    """The running local stack's emulator (.run/stack.json), else the default port."""
+    stack = Path(__file__).resolve().parents[2] / ".run" / "stack.json"
+    if stack.exists():
+        return str(json.loads(stack.read_text())["endpoint"])
+    return "http://127.0.0.1:4566"
+
+
+ENDPOINT = os.environ.get("IGPUB_TEST_AWS_ENDPOINT") or _default_endpoint()
 T0 = 1_800_000_000.0  # a minute boundary (divisible by 60)
 
 
