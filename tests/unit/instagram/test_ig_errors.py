@@ -281,7 +281,11 @@ def test_oauth_envelope_code_used() -> None:
     assert "start the connection again" in err.advice
 
 
-@pytest.mark.parametrize("message", ["Invalid platform app", "Invalid platform app.", "Invalid redirect_uri"])
+@pytest.mark.parametrize(
+    "message",
+    ["Invalid platform app", "Invalid platform app.", "Invalid redirect_uri", "Invalid redirect uri",
+     "Invalid client secret", "Missing client_id parameter"],
+)
 def test_oauth_envelope_configuration_problems(message: str) -> None:
     err = parse_error(oauth(message))
     assert isinstance(err, OAuthConfigError)
