@@ -299,6 +299,15 @@ def test_http_allowed_for_the_local_stack() -> None:
     assert "https or http URL" in problems(req("image", media=[img(url="file:///a.jpg")]), allow_http=True)[0]
 
 
+def test_http_refused_by_default() -> None:
+    data = req("image", media=[img(url="http://127.0.0.1:9000/a.jpg")])
+    assert len(validate_request(PostRequest.model_validate(data), now=NOW)) == 1
+    with pytest.raises(RequestInvalid) as info:
+        parse_request(data, now=NOW)
+    assert len(info.value.problems) == 1 and "https" in info.value.problems[0]
+    assert parse_request(data, allow_http=True, now=NOW).media[0].url == "http://127.0.0.1:9000/a.jpg"
+
+
 def test_publish_in_the_past_means_now() -> None:
     assert problems(req("image", publish_at=at(-timedelta(days=3)))) == []
 
@@ -389,6 +398,8 @@ def test_tokens_cannot_ride_along() -> None:
         ("uploads/photo.png", None),
         ("https://x.example/noext", None),
         ("uploads.d/file", None),
+        (".jpg", "image"),  # a name that is only an extension is still that kind
+        ("a.jpg/b", None),
     ],
 )
 def test_infer_media_type(location: str, expected: str | None) -> None:
