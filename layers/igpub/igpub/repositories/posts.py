@@ -21,8 +21,8 @@ from pydantic import BaseModel, Field
 from igpub.publishing.kinds import KINDS
 from igpub.repositories import aws
 
-PostStatus = Literal["scheduled", "creating", "processing", "published", "failed"]
-FINAL = ("published", "failed")
+PostStatus = Literal["scheduled", "creating", "processing", "published", "failed", "cancelled"]
+FINAL = ("published", "failed", "cancelled")
 
 
 class PostRecord(BaseModel):
