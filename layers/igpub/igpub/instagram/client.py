@@ -108,15 +108,17 @@ def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _strip_code(code: str) -> str:
+def strip_code(code: str) -> str:
+    """An authorization code without the ``#_`` / ``#_=_`` that Meta's redirects append to it."""
     code = code.strip()
     for suffix in ("#_=_", "#_"):
         code = code.removesuffix(suffix)
     return code
 
 
-def _quiet_http_loggers() -> None:
-    # httpx logs every request URL at INFO; token endpoints carry secrets in their query strings.
+def quiet_http_loggers() -> None:
+    """httpx logs every request URL at INFO; token endpoints carry secrets in their query strings.
+    Raised to WARNING (unless set higher) when a client is made, so no URL is ever logged."""
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.WARNING:
@@ -145,7 +147,7 @@ class InstagramClient:
         self._sleep = sleep
         self._rng = rng
         self._app_secret = app_secret
-        _quiet_http_loggers()
+        quiet_http_loggers()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -172,7 +174,7 @@ class InstagramClient:
             "client_secret": self._secret(app_secret),
             "grant_type": "authorization_code",
             "redirect_uri": redirect_uri,
-            "code": _strip_code(code),
+            "code": strip_code(code),
         }
         url = f"{self.settings.instagram_api_base.rstrip('/')}/oauth/access_token"
         body = self._call("POST", url, op=Operation.OAUTH, retry=_Retry.EXCHANGE, data=form)
@@ -278,7 +280,7 @@ class InstagramClient:
             "client_id": app_id,
             "redirect_uri": redirect_uri,
             "client_secret": app_secret,
-            "code": _strip_code(code),
+            "code": strip_code(code),
         }
         url = self.settings.graph_url("oauth/access_token", facebook=True)
         body = self._call("GET", url, op=Operation.OAUTH, retry=_Retry.EXCHANGE, params=params)
