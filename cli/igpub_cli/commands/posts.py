@@ -43,6 +43,8 @@ def _finish(rec: api.PostRecord) -> None:
         return
     if rec.status == "cancelled":
         raise ui.CliError(f"post {rec.post_id} was cancelled", ui.FAILED)
+    if rec.status != "failed":  # rescheduled: another execution has it now
+        raise ui.CliError(f"post {rec.post_id} is {rec.status} under another execution; follow it with igpub posts")
     raise ui.CliError(f"post {rec.post_id} FAILED: {rec.failure_reason}", ui.FAILED)
 
 
