@@ -10,16 +10,14 @@ from typing import Annotated, Any
 
 import typer
 
+from igpub.publishing.kinds import KINDS
 from igpub.publishing.request import infer_media_type
 from igpub_cli import api, ui
 from igpub_cli.deployment import Deployment
 
-
-class Kind(StrEnum):
-    image = "image"
-    carousel = "carousel"
-    reel = "reel"
-    story = "story"
+# the --kind choices come from the post-kind spec table (one home per kind)
+Kind = StrEnum("Kind", {name: name for name in KINDS})  # type: ignore[misc]
+DEFAULT_KIND = Kind("image")
 
 
 def _media(dep: Deployment, kind: Kind, urls: list[str], files: list[Path], post_id: str) -> list[dict[str, Any]]:
@@ -27,7 +25,7 @@ def _media(dep: Deployment, kind: Kind, urls: list[str], files: list[Path], post
     for url in urls:
         item: dict[str, Any] = {"url": url}
         if infer_media_type(url) is None:
-            item["type"] = "video" if kind == Kind.reel else "image"
+            item["type"] = "video" if kind == "reel" else "image"
         media.append(item)
     for path in files:
         key = api.upload_media(dep, path, prefix=f"uploads/{post_id}")
@@ -52,7 +50,7 @@ def post(
     ctx: typer.Context,
     account: Annotated[str | None, typer.Option(help="Account id to publish on. Default: the only active "
                                                      "account (see `igpub accounts`).")] = None,
-    kind: Annotated[Kind, typer.Option(help="What to publish.")] = Kind.image,
+    kind: Annotated[Kind, typer.Option(help="What to publish.")] = DEFAULT_KIND,
     url: Annotated[list[str] | None, typer.Option(
         metavar="URL", help="Public https URL of an image or video; repeat for a carousel. Quote it in the shell "
         "if it has ? or &.")] = None,
