@@ -35,8 +35,10 @@ __all__ = [
     "Submission",
     "cancel_post",
     "check_files",
+    "check_requests",
     "list_accounts",
     "list_posts",
+    "load_requests",
     "only_active_account",
     "preflight",
     "publish_many",
@@ -160,6 +162,43 @@ def read_request_file(path: Path) -> Any:
         raise RequestInvalid([f"{path} is not valid JSON: {exc}"]) from None
 
 
+def load_requests(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """``(source, request)`` pairs from a JSON file holding one request or a list of them, or from a folder
+    of such files (``*.json``, by name); the source says where each came from, e.g. ``posts.json[2]``."""
+    if not path.is_dir():
+        check_files([path])
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise RequestInvalid([f"{path} holds no .json files"])
+    out: list[tuple[str, dict[str, Any]]] = []
+    problems: list[str] = []
+    for file in files:
+        data = read_request_file(file)
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            source = f"{file.name}[{i}]" if isinstance(data, list) else file.name
+            if isinstance(item, dict):
+                out.append((source, item))
+            else:
+                problems.append(f"{source}: a post request is a JSON object, not {type(item).__name__}")
+    if problems:
+        raise RequestInvalid(problems)
+    return out
+
+
+def check_requests(dep: Deployment, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every problem of every request, each named by its source; nothing is started when this raises."""
+    problems: list[str] = []
+    for source, data in items:
+        try:
+            req = parse_request(data, allow_http=dep.local)
+            preflight(dep, account_id=req.account_id, hashtag_pool=req.hashtag_pool)
+        except RequestInvalid as exc:
+            problems += [f"{source}: {p}" for p in exc.problems]
+    if problems:
+        raise RequestInvalid(problems)
+
+
 def record_dict(rec: PostRecord) -> dict[str, Any]:
     """The post record as JSON-ready data, the request as an object (it is stored as a string)."""
     data = rec.model_dump(mode="json")
@@ -274,9 +313,11 @@ def publish_many(
     max_in_flight: int = 8,
     timeout_s: float = 3600,
     on_done: Callable[[PostRecord], None] | None = None,
+    on_submitted: Callable[[int, Submission], None] | None = None,
 ) -> list[PostRecord]:
     """Publish many posts, keeping at most ``max_in_flight`` executions running at once; returns
-    the final records in the order of ``requests``."""
+    the final records in the order of ``requests``. Check them first with ``check_requests``: a refused
+    request raises ``RequestInvalid`` when its turn comes, after the ones before it started."""
     sfn = dep.client("stepfunctions")
     posts = posts_repo(dep)
     pending = list(enumerate(requests))
@@ -287,6 +328,8 @@ def publish_many(
         while pending and len(running) < max_in_flight:
             i, request = pending.pop(0)
             running[i] = submit_post(dep, request)
+            if on_submitted:
+                on_submitted(i, running[i])
         time.sleep(0.5)
         for i, sub in list(running.items()):
             if sfn.describe_execution(executionArn=sub.execution_arn)["status"] == "RUNNING":
