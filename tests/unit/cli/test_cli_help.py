@@ -25,7 +25,7 @@ COMMANDS = list(_commands(ROOT))
 
 def test_the_expected_commands_exist() -> None:
     names = {" ".join(path) for path, _ in COMMANDS}
-    assert {"connect", "accounts", "refresh", "post", "posts", "hashtags add", "hashtags remove",
+    assert {"connect", "accounts", "refresh", "post", "posts", "cancel", "reschedule", "hashtags add", "hashtags remove",
             "hashtags list", "hashtags discover", "hashtags budget"} <= names
 
 
