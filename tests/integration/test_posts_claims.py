@@ -52,8 +52,8 @@ def test_cancel_against_the_claim_exactly_one_wins(posts: PostRepository) -> Non
     outcomes = set()
     for _ in range(15):
         post_id = scheduled(posts)
-        cancelled, claimed = race(lambda: posts.cancel(post_id, time.time()),
-                                  lambda: posts.claim_for_publishing(post_id, OLD, time.time()))
+        cancelled, claimed = race(lambda p=post_id: posts.cancel(p, time.time()),
+                                  lambda p=post_id: posts.claim_for_publishing(p, OLD, time.time()))
         assert (cancelled is None) != (claimed is None)
         final = posts.get(post_id)
         assert final is not None
@@ -67,9 +67,9 @@ def test_reschedule_against_the_claim_exactly_one_wins(posts: PostRepository) ->
     for _ in range(10):
         post_id = scheduled(posts)
         moved, claimed = race(
-            lambda: posts.reschedule(post_id, time.time(), old_execution_id=OLD, new_execution_id=NEW,
-                                     request="{}", from_at=None, to_at="2030-01-01T00:00:00Z"),
-            lambda: posts.claim_for_publishing(post_id, OLD, time.time()),
+            lambda p=post_id: posts.reschedule(p, time.time(), old_execution_id=OLD, new_execution_id=NEW,
+                                               request="{}", from_at=None, to_at="2030-01-01T00:00:00Z"),
+            lambda p=post_id: posts.claim_for_publishing(p, OLD, time.time()),
         )
         assert (moved is None) != (claimed is None)
         final = posts.get(post_id)
