@@ -4,6 +4,8 @@ execution (a second execution with the same id ends as a duplicate), check the a
 from __future__ import annotations
 
 import json
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from igpub.observability import logger
@@ -77,7 +79,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             "needs_reauth",
         )
     if scheduled and req.publish_at is not None:
-        return {"status": Status.SCHEDULED, "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
+        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     return {"status": Status.READY}
 
 

@@ -99,13 +99,21 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     if outcome and outcome.get("reason"):
         reason, code = str(outcome["reason"]), str(outcome.get("code") or "failed")
     elif error:
-        cause = str(error.get("Cause") or "")
+        cause, error_type = str(error.get("Cause") or ""), str(error.get("Error", "error"))
         try:
-            cause = json.loads(cause).get("errorMessage", cause)
+            body = json.loads(cause)
+            cause, error_type = body.get("errorMessage", cause), body.get("errorType") or error_type
         except (ValueError, AttributeError):
             pass
-        reason = f"igpub hit an unexpected error ({error.get('Error', 'error')}): {cause[:300]}. Post again."
-        code = "internal"
+        if error_type == "AwsTransientError" or cause.startswith("AWS kept failing"):
+            reason = (
+                f"{cause[:300]} in every retry igpub made. "
+                "AWS was throttling or failing at the time: post again in a few minutes."
+            )
+            code = "aws_transient"
+        else:
+            reason = f"igpub hit an unexpected error ({error_type}): {cause[:300]}. Post again."
+            code = "internal"
     elif outcome:
         reason = f"igpub got an outcome it does not handle ({outcome.get('status')!r}); this is a bug. Post again."
         code = "internal"
@@ -117,6 +125,11 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
         return {"status": Status.FAILED, "reason": reason}
     if rec.status == "published":  # never turn a published post into a failed one
         return {"status": Status.PUBLISHED, "reason": "already published"}
+    if code == "aws_transient" and rec.publish_attempted_at:
+        reason = reason.replace(
+            "post again in a few minutes.",
+            "igpub could not confirm whether Instagram published it, so check the account before posting again.",
+        )
     deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)

@@ -31,15 +31,17 @@ def item_params(deps: Deps, req: PostRequest, caption: str) -> list[dict[str, An
 
 def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = load(deps, post_id)
+    if rec.status == "scheduled":  # the claim: after this, cancel and reschedule refuse
+        claimed = deps.posts.claim_for_publishing(post_id, execution_id, deps.clock())
+        rec = claimed or deps.posts.get(post_id) or rec
+    if rec.status == "cancelled" or (rec.execution_id != execution_id and rec.status != "published"):
+        return _not_mine(rec)
     if rec.status in ("published", "failed"):
         return {"status": Status.FINISHED} if rec.status == "published" else failed(rec.failure_reason or "failed")
     problem = usable(account, rec)
     if problem or account is None:
         return problem or failed("no account")
     token = deps.token(account)
-    now = deps.clock()
-    if rec.status == "scheduled":
-        rec = deps.posts.update(post_id, now, status="creating")
     params = item_params(deps, req, rec.caption)
     created = list(rec.item_containers)
     try:
@@ -52,6 +54,15 @@ def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
         return error_outcome(deps, rec, account, exc, retry_status=Status.RETRY_CREATE)
     rec = deps.posts.update(post_id, deps.clock(), status="processing")
     return _check(deps, rec, req, account, token, count=True)
+
+
+def _not_mine(rec: PostRecord) -> Outcome:
+    """The post was cancelled, or rescheduled to another execution, before this one claimed it."""
+    if rec.status == "cancelled":
+        logger.info("post cancelled before publishing", extra={"post_id": rec.post_id})
+        return {"status": Status.CANCELLED, "reason": "the post was cancelled before publishing began"}
+    logger.info("post rescheduled to another execution", extra={"post_id": rec.post_id, "owner": rec.execution_id})
+    return {"status": Status.RESCHEDULED, "reason": f"the post was rescheduled; {rec.execution_id} publishes it"}
 
 
 def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
