@@ -1,7 +1,7 @@
 """The typed Instagram Graph API client (Instagram Login on graph.instagram.com, Facebook Login on
 graph.facebook.com). The only module of igpub that imports httpx.
 
-Retry rules (design conventions 7):
+Retry rules (reads freely, ``media_publish`` never blindly: see "Never twice" in the README):
 
 * reads (GET) are retried on ``TransientError`` (including ``NetworkError``) with full-jitter exponential
   backoff, ``max_read_retries`` times;
