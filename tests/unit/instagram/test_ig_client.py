@@ -405,6 +405,13 @@ def test_is_transient_false_is_never_sent_again(first: Item) -> None:
     assert "not temporary" in info.value.advice
 
 
+def test_fresh_object_read_retried_although_marked_not_transient() -> None:
+    fake = Fake(gerr(100, 33, is_transient=False), ok(STATUS_OK))
+    client, sleep = make(fake)
+    assert client.get_container_status("c1", TOKEN).status_code == "FINISHED"
+    assert len(fake.requests) == 2 and len(sleep.delays) == 1
+
+
 def test_is_transient_false_read_not_retried() -> None:
     fake = Fake(gerr(1, is_transient=False), ok(STATUS_OK))
     client, sleep = make(fake)
