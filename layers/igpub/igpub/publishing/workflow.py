@@ -67,6 +67,12 @@ class PublishGuard(Protocol):
     def __call__(self, attempt: Callable[[], Outcome], key: str) -> Outcome: ...
 
 
+class HashtagCaptions(Protocol):
+    """Adds hashtags from the request's pool to its caption (igpub.hashtags.HashtagService)."""
+
+    def caption_for(self, req: PostRequest, *, post_id: str) -> tuple[str, list[str]]: ...
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -77,7 +83,7 @@ class Deps:
     media: MediaStore
     clock: Callable[[], float] = time.time
     publish_guard: PublishGuard | None = None
-    hashtags: Any = None  # igpub.hashtags.HashtagService when the feature is deployed
+    hashtags: HashtagCaptions | None = None  # igpub.hashtags.HashtagService
     _tokens: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
 
     def token(self, account: Account) -> str:
@@ -156,7 +162,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         return failed(
             "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1)), "invalid"
         )
-    caption, tags = req.caption, []
+    caption: str = req.caption
+    tags: list[str] = []
     if req.hashtag_pool and deps.hashtags is not None:
         caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
