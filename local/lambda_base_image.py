@@ -273,7 +273,8 @@ def build_tar(out: Path) -> None:
         partial = out.with_suffix(".partial")
         with tarfile.open(partial, "w") as tar:
             fs = RootFs(tar)
-            for folder in ("bin", "usr/bin", "usr/local/bin", "opt", "var/task", "var/lang/bin", "root", "etc/ssl/certs"):
+            folders = ("bin", "usr/bin", "usr/local/bin", "opt", "var/task", "var/lang/bin", "root", "etc/ssl/certs")
+            for folder in folders:
                 fs.mkdir(folder)
             fs.mkdir("tmp", 0o1777)
             fs.tar.add(str(bb), arcname="bin/busybox", recursive=False)
@@ -284,8 +285,8 @@ def build_tar(out: Path) -> None:
             fs.symlink("usr/bin/env", "/bin/env")
             say(f"CPython {sys.version.split()[0]} from {prefix} (kept at that path) and its shared libraries")
             fs.copy(python)
-            for lib in Path(prefix, "lib").glob("libpython3*.so*"):
-                fs.copy(str(lib))
+            for libpython in Path(prefix, "lib").glob("libpython3*.so*"):
+                fs.copy(str(libpython))
             fs.tree(stdlib, SKIP_STDLIB)
             for name in (f"python{version}", "python3", "python"):
                 fs.symlink(f"var/lang/bin/{name}", python)

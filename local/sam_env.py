@@ -107,7 +107,7 @@ def api_redirects(endpoint: str, stack: str, base: str, fake: str | None) -> dic
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--endpoint", required=True, help="the AWS endpoint the stack is deployed to, as seen from here")
+    parser.add_argument("--endpoint", required=True, help="the stack's AWS endpoint, from here")
     parser.add_argument("--stack", default="igpub-local")
     parser.add_argument("--out", type=Path, default=Path(".run/sam-env.json"))
     parser.add_argument("--host", default=CONTAINER_HOST, help="this machine as seen from a container")
