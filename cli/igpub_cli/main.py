@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.kinds import KINDS
 from igpub.publishing.request import infer_media_type
 from igpub_cli import api
 from igpub_cli import hashtags as hashtags_cli
@@ -179,7 +180,7 @@ def parser() -> argparse.ArgumentParser:
 
     po = sub.add_parser("post", help="publish a post and follow it until it is published or failed")
     po.add_argument("--account", help="account id (default: the only connected account)")
-    po.add_argument("--kind", choices=["image", "carousel", "reel", "story"], default="image")
+    po.add_argument("--kind", choices=list(KINDS), default="image")
     po.add_argument("--url", action="append", help="public media URL (repeat for a carousel)")
     po.add_argument("--file", action="append", help="local file to upload to the media bucket (repeatable)")
     po.add_argument("--caption")
