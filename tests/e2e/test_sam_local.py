@@ -346,6 +346,28 @@ CASES: dict[str, Case] = {
 EVENT_FILES = sorted(p.stem for p in EVENTS.glob("*.json"))
 
 
+def test_deployed_functions_have_no_aws_endpoint_variable(dep: Deployment) -> None:
+    """AWS_ENDPOINT_URL exists only under sam local (LocalAwsEndpointUrl set); deployed, it is absent."""
+    lam = dep.client("lambda")
+    for logical_id in ("OAuthFunction", "PublisherFunction", "RefresherFunction", "HashtagsFunction"):
+        config = lam.get_function_configuration(FunctionName=function_name(dep, logical_id))
+        variables = (config.get("Environment") or {}).get("Variables") or {}
+        assert variables.get("IGPUB_ACCOUNTS_TABLE"), logical_id
+        assert "AWS_ENDPOINT_URL" not in variables, logical_id
+
+
+def test_env_vars_file_points_containers_at_this_machine(dep: Deployment) -> None:
+    """.run/sam-env.json (written by make up): every function, its deployed values, URLs this machine
+    serves rewritten to host.docker.internal, the authorize page (a browser's) left alone."""
+    data = json.loads((ROOT / ".run" / "sam-env.json").read_text())
+    assert {"OAuthFunction", "PublisherFunction", "RefresherFunction", "HashtagsFunction"} <= set(data)
+    oauth = data["OAuthFunction"]
+    assert oauth["IGPUB_ACCOUNTS_TABLE"] == dep.output("AccountsTableName")
+    assert oauth["AWS_ENDPOINT_URL"] == dep.endpoint_url.replace("127.0.0.1", "host.docker.internal")  # type: ignore[union-attr]
+    assert oauth["IGPUB_GRAPH_INSTAGRAM_BASE"].startswith("http://host.docker.internal:")
+    assert oauth["IGPUB_INSTAGRAM_AUTHORIZE_URL"].startswith(f"{dep.fake_url}/")
+
+
 def test_every_mapped_event_exists() -> None:
     assert set(CASES) <= set(EVENT_FILES), f"cases without an event file: {set(CASES) - set(EVENT_FILES)}"
 
