@@ -57,7 +57,7 @@ validate: venv      ## template checks: sam validate --lint and cfn-lint
 	.samenv/bin/cfn-lint template.yaml
 
 test: venv lint typecheck validate   ## everything: lint, types, template, unit + integration + e2e on the local stack
-	local/with-stack.sh $(VENV)/bin/pytest tests -q
+	local/with-stack.sh $(VENV)/bin/pytest tests -q -rs
 
 bench: venv         ## speed and cost figures (needs `make up`)
 	$(PY) -m bench.run

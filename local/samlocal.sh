@@ -25,7 +25,7 @@ export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" SAM_CLI_TELEMETRY=0
 
 log() { printf '\033[1m[sam-local]\033[0m %s\n' "$*" >&2; }
 
-engine_ok() { timeout 10 docker ${1:+-H "$1"} info >/dev/null 2>&1; }
+engine_ok() { timeout 30 docker ${1:+-H "$1"} info >/dev/null 2>&1; }
 
 # ------------------------------------------------------------------ Docker engine
 docker_host() { # the engine to use, or nothing
@@ -188,8 +188,10 @@ api() {
   ENV_FILE="$RUN/sam-env-api.json"; sam_args
   cd "$ROOT"
   log "sam local start-api on $base (connect: $base/connect)"
-  exec env PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local start-api --host 127.0.0.1 --port "$port" \
-    --warm-containers LAZY "${SAM_ARGS[@]}"
+  # SAM CLI logs each request line with its query string: never let an OAuth code (or a token) through
+  env PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local start-api --host 127.0.0.1 --port "$port" \
+    --warm-containers LAZY "${SAM_ARGS[@]}" 2>&1 \
+    | sed -u -E 's/([?&](code|access_token|client_secret)=)[^&[:space:]"]+/\1***/g'
 }
 
 case "${1:-}" in
