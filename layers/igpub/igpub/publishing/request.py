@@ -16,6 +16,7 @@ wrong the model cannot be built, so only the shape problems are reported in that
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -41,6 +42,7 @@ __all__ = [
     "CAROUSEL_MIN_ITEMS",
     "MAX_COLLABORATORS",
     "MAX_SCHEDULE_AHEAD",
+    "PAST_TOLERANCE",
     "MediaItem",
     "MediaType",
     "PostKind",
@@ -52,6 +54,7 @@ __all__ = [
     "count_mentions",
     "infer_media_type",
     "parse_request",
+    "schedule_problems",
     "validate_request",
 ]
 
@@ -64,6 +67,9 @@ HASHTAG_COUNT_MAX = MAX_HASHTAGS
 # publish time and a schedule only needs a Step Functions Wait (which can wait up to a year). 75 days
 # keeps schedules within reach of a token refresh cycle and catches typos in the year or month.
 MAX_SCHEDULE_AHEAD = timedelta(days=75)
+# A publish_at up to this much in the past means "now" (a clock a little behind, or a post written a
+# minute ago); further back it is far more likely a wrong date than a wish to publish at once.
+PAST_TOLERANCE = timedelta(minutes=5)
 
 _EXTENSIONS: dict[str, MediaType] = {
     ".jpg": "image",
@@ -194,7 +200,20 @@ def _check_url(field: str, url: str, *, allow_http: bool) -> list[str]:
             problems.append(f"{field} must be an {' or '.join(allowed)} URL: {url!r}")
     elif not parts.netloc:
         problems.append(f"{field} has no host name: {url!r}")
+    elif scheme == "http" and not _loopback(parts.hostname or ""):  # AllowHttpMedia: the local stack's fake only
+        problems.append(
+            f"{field} must use https: plain http is allowed for the local stack's own host (127.0.0.1) only: {url!r}"
+        )
     return problems
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return False
 
 
 def _check_user_tags(field: str, tags: list[UserTag], *, position_required: bool) -> list[str]:
@@ -337,14 +356,25 @@ def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
 
 
 def _check_schedule(req: PostRequest, now: datetime) -> list[str]:
-    at = req.publish_at
+    return schedule_problems(req.publish_at, now)
+
+
+def schedule_problems(at: datetime | None, now: datetime) -> list[str]:
+    """What is wrong with ``at`` as a publish_at: no time zone, further back than ``PAST_TOLERANCE``,
+    or further ahead than ``MAX_SCHEDULE_AHEAD``."""
     if at is None:
         return []
     if at.utcoffset() is None:
         return [
             f"publish_at {at.isoformat()!r} has no time zone; add one, e.g. {at.isoformat()}Z or {at.isoformat()}+02:00"
         ]
-    # A time in the past means "as soon as possible" (the Wait state passes at once).
+    # Up to PAST_TOLERANCE in the past means "as soon as possible" (the Wait state passes at once).
+    if at < now - PAST_TOLERANCE:
+        ago = now - at
+        return [
+            f"publish_at {at.isoformat()} is {_ago(ago)} in the past (at most {PAST_TOLERANCE.seconds // 60} minutes "
+            "back is taken as now); check the date, or leave publish_at out to publish now"
+        ]
     limit = now + MAX_SCHEDULE_AHEAD
     if at > limit:
         return [
@@ -352,6 +382,14 @@ def _check_schedule(req: PostRequest, now: datetime) -> list[str]:
             f"(the latest is {limit.replace(microsecond=0).isoformat()})"
         ]
     return []
+
+
+def _ago(delta: timedelta) -> str:
+    if delta >= timedelta(days=2):
+        return f"{delta.days} days"
+    if delta >= timedelta(hours=2):
+        return f"{int(delta.total_seconds() // 3600)} hours"
+    return f"{int(delta.total_seconds() // 60)} minutes"
 
 
 def validate_request(req: PostRequest, *, allow_http: bool = False, now: datetime | None = None) -> list[str]:
