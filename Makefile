@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos validate clean
+.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos burst validate clean
 
 venv: $(VENV)/.installed
 
@@ -53,6 +53,9 @@ bench: venv         ## speed and cost figures (needs `make up`)
 
 chaos: venv         ## the fault suite at 500 posts (needs `make up`)
 	$(PY) -m bench.chaos
+
+burst: venv         ## the 9 o'clock burst: N posts over M accounts, one publish_at (needs `make up`; not in CI)
+	$(PY) -m bench.burst $(BURST_ARGS)
 
 clean: down
 	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache
