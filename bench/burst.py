@@ -1,6 +1,6 @@
 """`make burst`: the 9 o'clock burst - N image posts over M accounts, all with the same publish_at.
 
-    python -m bench.burst [--posts 1000] [--accounts 100] [--lead-s auto] [--image-processing-s 3]
+    python -m bench.burst [--posts 1000] [--accounts 100] [--lead-s auto] [--image-processing-s 3] [--warm]
 
 Needs the local stack (`make up`); not part of CI (minutes of wall time, and the figures depend on the
 machine). What it does:
@@ -10,9 +10,12 @@ machine). What it does:
    (``--image-processing-s``, default 3 s: small JPEGs finish "within seconds" at Instagram).
 3. Submits N image posts, N/M per account, all with the same ``publish_at`` (``--lead-s`` after the
    start, default: enough for the submissions at this machine's rate plus a margin), 16 in parallel.
-4. Waits until every execution has ended, sampling the running executions and the publisher
+4. Unless ``--warm``: drops the Lambda environments the Prepares left warm (a configuration update of
+   the publisher, which the emulator, like Lambda, answers with new environments), so the burst meets
+   cold environments as a 9 o'clock burst after a quiet night does.
+5. Waits until every execution has ended, sampling the running executions and the publisher
    invocations in progress (from its START/REPORT log lines).
-5. Reports lateness (``publish_at`` -> the fake's time of each successful ``media_publish``) p50/p95/max,
+6. Reports lateness (``publish_at`` -> the fake's time of each successful ``media_publish``) p50/p95/max,
    Instagram throttles (any error answer from the fake, which injects no fault here; must be 0), quota waits
    (``WaitForQuota`` / ``WaitRateLimited*`` states entered), Lambda and Step Functions errors and
    retries (from the execution histories), peak executions past their Wait and peak publisher
@@ -102,6 +105,7 @@ def _invocations(dep: Deployment, function: str, start_ms: int) -> list[dict[str
             rid = data.get("function_request_id")
             inv = out.setdefault(rid or f"x{len(out)}", {"log_bytes": 0, "aws_requests": {}})
             inv["log_bytes"] += len(line.encode()) + 1
+            inv["cold"], inv["step"] = bool(data.get("cold_start")), data.get("step")
             for k, n in (data.get("aws_requests") or {}).items():
                 inv["aws_requests"][k] = inv["aws_requests"].get(k, 0) + n
     return list(out.values())
@@ -118,8 +122,8 @@ def _peak_concurrency(invs: list[dict[str, Any]]) -> int:
 
 
 def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, lead_s: float | None,
-        image_processing_s: float, submit_threads: int = 16, publisher_concurrency: int | None = None
-        ) -> dict[str, Any]:
+        image_processing_s: float, submit_threads: int = 16, publisher_concurrency: int | None = None,
+        cold: bool = True) -> dict[str, Any]:
     assert dep.endpoint_url
     common.stop_running_executions(dep)
     run_id = f"{int(time.time()) % 100000:05d}"
@@ -143,7 +147,7 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
                                   "%Y-%m-%dT%H:%M:%SZ"),
                               "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080, seed=1)}]})
         per = time.time() - probe
-        lead_s = max(60.0, n_posts * per / submit_threads * 3 + 30)
+        lead_s = max(60.0, n_posts * per / submit_threads * 3 + 40)
         common.stop_running_executions(dep)
     publish_at = math.ceil(time.time() + lead_s)
     at_iso = datetime.fromtimestamp(publish_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -160,6 +164,15 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
         subs = list(pool.map(lambda r: api.submit_post(dep, r), requests))
     submit_s = time.time() - t_submit
     submitted_before = time.time() < publish_at
+    evicted = False
+    if cold:
+        # a 9 o'clock burst meets no warm environment: once the Prepares are done, a configuration update
+        # (the description) makes the emulator drop the publisher's environments, as it makes Lambda do
+        time.sleep(max(0.0, min(10.0, publish_at - time.time() - 10)))
+        description = lam.get_function_configuration(FunctionName=publisher).get("Description", "")
+        lam.update_function_configuration(FunctionName=publisher, Description=f"{description} ")
+        lam.update_function_configuration(FunctionName=publisher, Description=description)
+        evicted = True
     sfn = dep.client("stepfunctions")
     try:
         deadline = publish_at + max(600, n_posts * 3)
@@ -213,6 +226,8 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
     # cost_per_post counts one X-Ray trace; the burst has one per execution
     cost_1000 = (sum(breakdown.values()) - breakdown["xray"]) * 1000 / n_posts + PRICES["xray_trace"] * 1000
     running_after = [n for t, n in sampler.samples if t >= publish_at]
+    after = [i for i in invs if i.get("end", 0) >= publish_at * 1000 and "billed_ms" in i]
+    durations = [i["billed_ms"] / 1000 for i in after]
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "command": f"make burst BURST_ARGS='--posts {n_posts} --accounts {n_accounts}"
@@ -224,6 +239,7 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
         "lead_s": round(lead_s, 1),
         "submit_s": round(submit_s, 1),
         "submitted_before_publish_at": submitted_before,
+        "warm_environments_evicted_before_publish_at": evicted,
         "connect_s": round(connect_s, 1),
         "executions": statuses,
         "published_at_fake": len(published),
@@ -240,6 +256,10 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
         "peak_running_executions_after_publish_at": max(running_after, default=0),
         "peak_publisher_invocations_in_progress": _peak_concurrency(invs),
         "publisher_invocations_logged": len(invs),
+        "publisher_invocations_after_publish_at": {
+            "count": len(after), "cold_starts": sum(1 for i in after if i.get("cold")),
+            "duration_s_p50": round(_pct(durations, 50), 2) if durations else None,
+            "duration_s_max": round(max(durations), 2) if durations else None},
         "cost_per_1000_usd": round(cost_1000, 4),
         "prices_date": PRICES_DATE,
     }
@@ -252,7 +272,8 @@ def table(r: dict[str, Any]) -> str:
         f"image processing {r['image_processing_s']} s at the fake, real waits",
         "",
         f"  submitted in {r['submit_s']} s, publish_at {r['lead_s']} s after the start"
-        f" ({'all submitted before it' if r['submitted_before_publish_at'] else 'NOT all submitted before it'})",
+        f" ({'all submitted before it' if r['submitted_before_publish_at'] else 'NOT all submitted before it'}"
+        f"{'; warm environments evicted before it' if r['warm_environments_evicted_before_publish_at'] else ''})",
         f"  executions                       {r['executions']}",
         f"  published (media_publish 200)    {r['published_at_fake']}",
         f"  lateness p50 / p95 / max         {lat.get('p50')} / {lat.get('p95')} / {lat.get('max')} s"
@@ -263,6 +284,8 @@ def table(r: dict[str, Any]) -> str:
         f"  Lambda task errors / retries     {r['lambda_task_errors']} / {r['lambda_task_retries']}",
         f"  peak running executions after publish_at   {r['peak_running_executions_after_publish_at']}",
         f"  peak publisher invocations in progress     {r['peak_publisher_invocations_in_progress']}",
+        "  publisher invocations after publish_at     {count}, {cold_starts} cold starts, duration p50 "
+        "{duration_s_p50} s, max {duration_s_max} s".format(**r["publisher_invocations_after_publish_at"]),
         f"  cost per 1,000 posts             ${r['cost_per_1000_usd']} (prices of {r['prices_date']})",
     ])
 
@@ -275,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image-processing-s", type=float, default=3.0)
     p.add_argument("--publisher-concurrency", type=int, default=None,
                    help="cap the publisher's concurrency in the emulator for the run (ReservedConcurrentExecutions)")
+    p.add_argument("--warm", action="store_true",
+                   help="keep the environments the Prepares warmed (default: evict them before publish_at)")
     p.add_argument("--json", type=Path, default=RESULTS)
     args = p.parse_args(argv)
     if args.posts / args.accounts > 25:
@@ -282,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     dep, fake = common.local_stack()
     logger.setLevel("WARNING")
     r = run(dep, fake, n_posts=args.posts, n_accounts=args.accounts, lead_s=args.lead_s,
-            image_processing_s=args.image_processing_s, publisher_concurrency=args.publisher_concurrency)
+            image_processing_s=args.image_processing_s, publisher_concurrency=args.publisher_concurrency,
+            cold=not args.warm)
     args.json.write_text(json.dumps(r, indent=2) + "\n")
     print(table(r))
     print(f"\n(wrote {args.json.name})")
