@@ -13,10 +13,11 @@ is answered from the record.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from igpub.accounts import Account
@@ -66,6 +67,12 @@ class PublishGuard(Protocol):
     def __call__(self, attempt: Callable[[], Outcome], key: str) -> Outcome: ...
 
 
+class HashtagCaptions(Protocol):
+    """Adds hashtags from the request's pool to its caption (igpub.hashtags.HashtagService)."""
+
+    def caption_for(self, req: PostRequest, *, post_id: str) -> tuple[str, list[str]]: ...
+
+
 @dataclass
 class Deps:
     settings: Settings
@@ -76,7 +83,7 @@ class Deps:
     media: MediaStore
     clock: Callable[[], float] = time.time
     publish_guard: PublishGuard | None = None
-    hashtags: Any = None  # igpub.hashtags.HashtagService when the feature is deployed
+    hashtags: HashtagCaptions | None = None  # igpub.hashtags.HashtagService
     _tokens: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
 
     def token(self, account: Account) -> str:
@@ -155,7 +162,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         return failed(
             "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1)), "invalid"
         )
-    caption, tags = req.caption, []
+    caption: str = req.caption
+    tags: list[str] = []
     if req.hashtag_pool and deps.hashtags is not None:
         caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
@@ -186,7 +194,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             "needs_reauth",
         )
     if scheduled and req.publish_at is not None:
-        return {"status": Status.SCHEDULED, "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
+        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
     return {"status": Status.READY}
 
 
@@ -253,15 +262,17 @@ def _usable(account: Account | None, rec: PostRecord) -> Outcome | None:
 
 def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = _load(deps, post_id)
+    if rec.status == "scheduled":  # the claim: after this, cancel and reschedule refuse
+        claimed = deps.posts.claim_for_publishing(post_id, execution_id, deps.clock())
+        rec = claimed or deps.posts.get(post_id) or rec
+    if rec.status == "cancelled" or (rec.execution_id != execution_id and rec.status != "published"):
+        return _not_mine(rec)
     if rec.status in ("published", "failed"):
         return {"status": Status.FINISHED} if rec.status == "published" else failed(rec.failure_reason or "failed")
     problem = _usable(account, rec)
     if problem or account is None:
         return problem or failed("no account")
     token = deps.token(account)
-    now = deps.clock()
-    if rec.status == "scheduled":
-        rec = deps.posts.update(post_id, now, status="creating")
     params = item_params(deps, req, rec.caption)
     created = list(rec.item_containers)
     try:
@@ -274,6 +285,15 @@ def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
         return _error_outcome(deps, rec, account, exc, retry_status=Status.RETRY_CREATE)
     rec = deps.posts.update(post_id, deps.clock(), status="processing")
     return _check(deps, rec, req, account, token, count=True)
+
+
+def _not_mine(rec: PostRecord) -> Outcome:
+    """The post was cancelled, or rescheduled to another execution, before this one claimed it."""
+    if rec.status == "cancelled":
+        logger.info("post cancelled before publishing", extra={"post_id": rec.post_id})
+        return {"status": Status.CANCELLED, "reason": "the post was cancelled before publishing began"}
+    logger.info("post rescheduled to another execution", extra={"post_id": rec.post_id, "owner": rec.execution_id})
+    return {"status": Status.RESCHEDULED, "reason": f"the post was rescheduled; {rec.execution_id} publishes it"}
 
 
 def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
