@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos mutation validate clean invoke api lambda-image
+.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos burst mutation validate clean invoke api lambda-image
 
 venv: $(VENV)/.installed
 
@@ -64,6 +64,9 @@ bench: venv         ## speed and cost figures (needs `make up`)
 
 chaos: venv         ## the fault suite at 500 posts, Instagram and AWS faults (needs `make up`)
 	$(PY) -m bench.chaos
+
+burst: venv         ## the 9 o'clock burst: N posts over M accounts, one publish_at (needs `make up`; not in CI)
+	$(PY) -m bench.burst $(BURST_ARGS)
 
 mutation: venv      ## mutation run over the error table and the request validation (offline, ~30 min)
 	$(PY) -m bench.mutation
