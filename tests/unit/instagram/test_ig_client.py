@@ -26,7 +26,8 @@ from igpub.instagram.errors import (
     TransientError,
     UnexpectedResponseError,
 )
-from igpub.instagram.usage import InMemoryUsageGuard, UsageSnapshot
+from igpub.instagram.usage import UsageSnapshot
+from tests.unit.instagram.usage_doubles import InMemoryUsageGuard
 
 TOKEN = "IGAA-the-secret-token"
 SECRET = "the-app-secret"

@@ -300,15 +300,6 @@ def test_http_allowed_for_the_local_stack() -> None:
     assert "https or http URL" in problems(req("image", media=[img(url="file:///a.jpg")]), allow_http=True)[0]
 
 
-def test_http_refused_by_default() -> None:
-    data = req("image", media=[img(url="http://127.0.0.1:9000/a.jpg")])
-    assert len(validate_request(PostRequest.model_validate(data), now=NOW)) == 1
-    with pytest.raises(RequestInvalid) as info:
-        parse_request(data, now=NOW)
-    assert len(info.value.problems) == 1 and "https" in info.value.problems[0]
-    assert parse_request(data, allow_http=True, now=NOW).media[0].url == "http://127.0.0.1:9000/a.jpg"
-
-
 def test_publish_a_little_in_the_past_means_now() -> None:
     assert problems(req("image", publish_at=at(-PAST_TOLERANCE))) == []
     assert problems(req("image", publish_at=at(-timedelta(minutes=1)))) == []
@@ -330,6 +321,15 @@ def test_plain_http_is_for_loopback_hosts_only() -> None:
     for url in ("http://cdn.example.com/a.jpg", "http://10.0.0.5/a.jpg", "http://127.0.0.1.example.com/a.jpg"):
         found = problems(req("image", media=[img(url=url)]), allow_http=True)
         assert len(found) == 1 and "must use https" in found[0] and "127.0.0.1" in found[0], url
+
+
+def test_http_refused_by_default() -> None:
+    data = req("image", media=[img(url="http://127.0.0.1:9000/a.jpg")])
+    assert len(validate_request(PostRequest.model_validate(data), now=NOW)) == 1
+    with pytest.raises(RequestInvalid) as info:
+        parse_request(data, now=NOW)
+    assert len(info.value.problems) == 1 and "https" in info.value.problems[0]
+    assert parse_request(data, allow_http=True, now=NOW).media[0].url == "http://127.0.0.1:9000/a.jpg"
 
 
 def test_many_problems_at_once() -> None:
