@@ -25,6 +25,7 @@ TTL_ATTRIBUTES = {
     "OAuthStatesTableName": "expires_at",
     "UsageTableName": "expires_at",
     "IdempotencyTableName": "expiration",
+    "InvitesTableName": "expires_at",
 }
 
 

@@ -24,13 +24,14 @@ def _deployment(args: argparse.Namespace) -> Deployment:
 
 def cmd_connect(args: argparse.Namespace) -> int:
     dep = _deployment(args)
+    invite = api.create_invite(dep, label=args.label or "", facebook=args.facebook, valid_for_s=int(args.days * 86400))
+    url = invite.url
+    print(url)
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(invite.expires_at))
+    print(f"single-use invite{f' for {invite.label}' if invite.label else ''}, valid until {until}", file=sys.stderr)
     if args.facebook:  # Facebook Login: only for hashtag discovery
-        url = dep.output("FacebookConnectUrl")
-        print(url)
         print(f"Register this redirect URI in your Meta app: {dep.output('FacebookRedirectUri')}", file=sys.stderr)
     else:
-        url = dep.output("ConnectUrl")
-        print(url)
         print(f"Register this redirect URI in your Instagram app: {dep.output('OAuthRedirectUri')}", file=sys.stderr)
     if args.open:
         webbrowser.open(url)
@@ -161,8 +162,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--region")
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("connect", help="print the URL that connects an Instagram professional account")
+    c = sub.add_parser("connect", help="a single-use invite link that connects an Instagram professional account")
     c.add_argument("--open", action="store_true", help="open it in a browser")
+    c.add_argument("--label", help='whom the invite is for, e.g. "Client A"')
+    c.add_argument("--days", type=float, default=7, help="how long the invite stays valid (default 7)")
     c.add_argument("--facebook", action="store_true", help="connect Facebook Login instead (hashtag discovery)")
     c.set_defaults(func=cmd_connect)
 

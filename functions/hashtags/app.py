@@ -21,7 +21,7 @@ from igpub import hashtags
 from igpub.config import Settings, get_settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
 from igpub.repositories.tokens import TokenCipher
 from igpub.repositories.usage import DynamoUsageStore
@@ -49,6 +49,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=HashtagsEvent)
 def lambda_handler(event: HashtagsEvent, context: LambdaContext) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from igpub.config import get_settings
 from igpub.hashtags import HashtagService
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.publishing import workflow
 from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
@@ -54,6 +54,7 @@ def _deps() -> tuple[workflow.Deps, PublishGuard]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=TaskEvent)
 def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:

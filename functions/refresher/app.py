@@ -23,7 +23,7 @@ from igpub import refresh
 from igpub.config import get_settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.events import EventPublisher
@@ -57,6 +57,7 @@ def _deps() -> refresh.RefreshDeps:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=RefreshEvent)
 def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any]:

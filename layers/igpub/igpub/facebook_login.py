@@ -21,7 +21,7 @@ from igpub.instagram.errors import InstagramError, OAuthError
 from igpub.oauth import CallbackProblem, consume_state
 from igpub.observability import logger
 from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "facebook"
@@ -52,10 +52,12 @@ def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
     return f"{settings.facebook_dialog_url}?{urlencode(query)}"
 
 
-def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
+def start_connect(
+    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, invite_hash: str | None = None
+) -> str:
     if not settings.facebook_app_id:
         raise NotConfigured("FacebookAppId is empty")
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
+    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash)
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
 
 
@@ -70,8 +72,9 @@ def complete_callback(
     app_secret: Callable[[], str],
     redirect_uri: str,
     now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> FacebookConnected:
-    consume_state(states, params, flow=FLOW, now=now)
+    after_state(consume_state(states, params, flow=FLOW, now=now))  # the invite is claimed there
     if params.get("error"):
         reason = params.get("error_description") or params.get("error_reason") or params["error"]
         raise CallbackProblem(

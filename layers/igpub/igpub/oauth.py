@@ -17,7 +17,7 @@ from igpub.instagram.client import InstagramClient
 from igpub.instagram.errors import InstagramError, OAuthError
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
@@ -50,12 +50,14 @@ def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
     return f"{settings.instagram_authorize_url}?{urlencode(query)}"
 
 
-def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
+def start_connect(
+    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, invite_hash: str | None = None
+) -> str:
+    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash)
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
 
 
-def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> None:
+def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> OAuthState:
     record = states.consume(params.get("state", ""))
     if record is None or record.flow != flow:
         raise CallbackProblem(
@@ -69,6 +71,7 @@ def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: s
             "This sign-in link has expired",
             "More than 10 minutes passed since you started. Start again from the connect page.",
         )
+    return record
 
 
 def complete_callback(
@@ -82,8 +85,10 @@ def complete_callback(
     app_secret: Callable[[], str],
     redirect_uri: str,
     now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> Connected:
-    consume_state(states, params, flow=FLOW, now=now)
+    # after_state runs once the state checks out, before any call to Instagram (the invite is claimed there)
+    after_state(consume_state(states, params, flow=FLOW, now=now))
     if params.get("error"):
         reason = params.get("error_description") or params.get("error_reason") or params["error"]
         raise CallbackProblem(

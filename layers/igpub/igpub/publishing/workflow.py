@@ -34,7 +34,7 @@ from igpub.instagram.errors import (
     TransientError,
 )
 from igpub.instagram.models import ContainerStatus
-from igpub.observability import logger, metrics
+from igpub.observability import count_total, logger, metrics
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import MediaItem, PostRequest, parse_request
@@ -591,7 +591,11 @@ def _record_published(
 
 
 def _published_outcome(rec: PostRecord) -> Outcome:
-    return {"status": "published", "media_id": rec.media_id, "permalink": rec.permalink}
+    # account_id and kind feed the state machine's igpub.PostPublished event
+    return {
+        "status": "published", "media_id": rec.media_id, "permalink": rec.permalink,
+        "account_id": rec.account_id, "kind": rec.kind,
+    }
 
 
 def _quota_wait(deps: Deps, rec: PostRecord, account: Account, token: str) -> Outcome:
@@ -630,12 +634,15 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
         reason, code = "The post failed for an unknown reason. Post again.", "unknown"
     now = deps.clock()
     rec = deps.posts.get(post_id)
+    # every key is always there: the state machine's igpub.PostFailed event reads them
     if rec is None:
-        return {"status": "failed", "reason": reason}
+        return {"status": "failed", "reason": reason, "code": code, "account_id": None, "kind": None}
     if rec.status == "published":  # never turn a published post into a failed one
-        return {"status": "published", "reason": "already published"}
+        return {"status": "published", "reason": "already published", "code": "published",
+                "account_id": rec.account_id, "kind": rec.kind}
     deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)
+    count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
     logger.info("post failed", extra={"post_id": post_id, "code": code})
-    return {"status": "failed", "reason": reason, "code": code}
+    return {"status": "failed", "reason": reason, "code": code, "account_id": rec.account_id, "kind": rec.kind}
