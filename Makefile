@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos validate clean
+.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos mutation validate clean
 
 venv: $(VENV)/.installed
 
@@ -51,8 +51,11 @@ test: venv lint typecheck validate   ## everything: lint, types, template, unit 
 bench: venv         ## speed and cost figures (needs `make up`)
 	$(PY) -m bench.run
 
-chaos: venv         ## the fault suite at 500 posts (needs `make up`)
+chaos: venv         ## the fault suite at 500 posts, Instagram and AWS faults (needs `make up`)
 	$(PY) -m bench.chaos
+
+mutation: venv      ## mutation run over the error table and the request validation (offline, ~30 min)
+	$(PY) -m bench.mutation
 
 clean: down
 	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache

@@ -11,35 +11,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import facebook_login, invites, oauth
+from igpub import facebook_login, invites, oauth, wiring
 from igpub.config import Settings, get_settings
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics, tracer
 from igpub.pages import page
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.hashtags import HashtagRepository
-from igpub.repositories.invites import InviteRepository
-from igpub.repositories.states import StateRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
 
 app = APIGatewayRestResolver()
 
 
 @cache
-def _deps() -> tuple[Settings, StateRepository, AccountRepository, TokenCipher, InstagramClient]:
-    settings = get_settings()
-    client = InstagramClient(
-        settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-    )
-    return (
-        settings,
-        StateRepository(settings.states_table),
-        AccountRepository(settings.accounts_table),
-        TokenCipher(settings.kms_key_id),
-        client,
-    )
+def _deps() -> wiring.OAuth:
+    return wiring.oauth(get_settings())
 
 
 def _redirect_uri(settings: Settings) -> str:
@@ -61,10 +43,10 @@ def _html(status: int, body: str) -> Response[str]:
     )
 
 
-def _invite(settings: Settings, flow: str, now: int) -> str:
+def _invite(deps: wiring.OAuth, flow: str, now: int) -> str:
     """The hash of the request's valid invite (``?invite=``), or InviteRefused."""
     invite = app.current_event.get_query_string_value("invite")
-    return invites.check(InviteRepository(settings.invites_table), invite, flow=flow, now=now).invite_hash
+    return invites.check(deps.invites, invite, flow=flow, now=now).invite_hash
 
 
 def _refused(refused: invites.InviteRefused) -> Response[str]:
@@ -75,31 +57,33 @@ def _refused(refused: invites.InviteRefused) -> Response[str]:
 
 @app.get("/connect")
 def connect() -> Response[str]:
-    settings, states, *_ = _deps()
+    deps = _deps()
+    settings = deps.settings
     now = int(time.time())
     try:
-        invite_hash = _invite(settings, oauth.FLOW, now)
+        invite_hash = _invite(deps, oauth.FLOW, now)
     except invites.InviteRefused as refused:
         return _refused(refused)
     url = oauth.start_connect(
-        settings, states=states, redirect_uri=_redirect_uri(settings), now=now, invite_hash=invite_hash
+        settings, states=deps.states, redirect_uri=_redirect_uri(settings), now=now, invite_hash=invite_hash
     )
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
 @app.get("/oauth/callback")
 def callback() -> Response[str]:
-    settings, states, accounts, cipher, client = _deps()
+    deps = _deps()
+    settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
-    gate = invites.InviteGate(InviteRepository(settings.invites_table), now=int(time.time()))
+    gate = invites.InviteGate(deps.invites, now=int(time.time()))
     try:
         result = oauth.complete_callback(
             settings,
             params,
-            states=states,
-            client=client,
-            accounts=accounts,
-            cipher=cipher,
+            states=deps.states,
+            client=deps.client,
+            accounts=deps.accounts,
+            cipher=deps.cipher,
             app_secret=lambda: _app_secret(settings),
             redirect_uri=_redirect_uri(settings),
             now=int(time.time()),
@@ -132,12 +116,13 @@ def _facebook_redirect_uri(settings: Settings) -> str:
 
 @app.get("/connect/facebook")
 def connect_facebook() -> Response[str]:
-    settings, states, *_ = _deps()
+    deps = _deps()
+    settings = deps.settings
     now = int(time.time())
     try:
         url = facebook_login.start_connect(
-            settings, states=states, redirect_uri=_facebook_redirect_uri(settings), now=now,
-            invite_hash=_invite(settings, facebook_login.FLOW, now) if settings.facebook_app_id else None,
+            settings, states=deps.states, redirect_uri=_facebook_redirect_uri(settings), now=now,
+            invite_hash=_invite(deps, facebook_login.FLOW, now) if settings.facebook_app_id else None,
         )
     except invites.InviteRefused as refused:
         return _refused(refused)
@@ -155,17 +140,18 @@ def connect_facebook() -> Response[str]:
 
 @app.get("/oauth/facebook/callback")
 def facebook_callback() -> Response[str]:
-    settings, states, _accounts, cipher, client = _deps()
+    deps = _deps()
+    settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
-    gate = invites.InviteGate(InviteRepository(settings.invites_table), now=int(time.time()))
+    gate = invites.InviteGate(deps.invites, now=int(time.time()))
     try:
         result = facebook_login.complete_callback(
             settings,
             params,
-            states=states,
-            client=client,
-            hashtags=HashtagRepository(settings.hashtags_table),
-            cipher=cipher,
+            states=deps.states,
+            client=deps.client,
+            hashtags=deps.hashtags,
+            cipher=deps.cipher,
             app_secret=lambda: str(parameters.get_secret(settings.facebook_app_secret_name, max_age=300)),
             redirect_uri=_facebook_redirect_uri(settings),
             now=int(time.time()),

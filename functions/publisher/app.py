@@ -1,5 +1,5 @@
 """The publish state machine's tasks. The state machine passes ``step`` and the post id; the
-result is an outcome object that its Choice states read (see igpub.publishing.workflow)."""
+result is an Outcome that its Choice states read (see igpub.publishing.outcome)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,12 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from igpub import wiring
 from igpub.config import get_settings
-from igpub.hashtags import HashtagService
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics, tracer
 from igpub.publishing import workflow
+from igpub.publishing.outcome import Outcome
 from igpub.repositories import aws
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.hashtags import HashtagRepository
-from igpub.repositories.idempotency import PublishGuard
-from igpub.repositories.media import MediaStore
-from igpub.repositories.posts import PostRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
 
 
 class TaskEvent(BaseModel):
@@ -35,49 +27,49 @@ class TaskEvent(BaseModel):
 
 
 @cache
-def _deps() -> tuple[workflow.Deps, PublishGuard]:
-    settings = get_settings()
-    guard = PublishGuard(settings.idempotency_table, retry_wait_s=settings.status_poll_interval_s)
-    deps = workflow.Deps(
-        settings=settings,
-        posts=PostRepository(settings.posts_table),
-        accounts=AccountRepository(settings.accounts_table),
-        cipher=TokenCipher(settings.kms_key_id),
-        client=InstagramClient(
-            settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-        ),
-        media=MediaStore(settings.media_bucket),
-        publish_guard=guard,
-        hashtags=HashtagService(settings, HashtagRepository(settings.hashtags_table)),
-    )
-    return deps, guard
+def _wired() -> wiring.Publisher:
+    return wiring.publisher(get_settings())
+
+
+def _run(deps: workflow.Deps, event: TaskEvent) -> dict[str, Any]:
+    match event.step:
+        case "prepare":
+            return workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)
+        case "create":
+            return workflow.create(deps, event.post_id, event.execution_id)
+        case "check":
+            return workflow.check(deps, event.post_id, event.execution_id)
+        case "publish":
+            return workflow.publish(deps, event.post_id, event.execution_id)
+        case "fail":
+            return workflow.fail(deps, event.post_id, event.outcome, event.error)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=TaskEvent)
-def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
-    deps, guard = _deps()
+def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
+    wired = _wired()
+    deps = wired.deps
     aws.take_request_counts()  # count this invocation's AWS requests only
-    guard.register_context(context)
+    wired.guard.register_context(context)
     logger.append_keys(post_id=event.post_id, step=event.step)
-    match event.step:
-        case "prepare":
-            outcome = workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)
-        case "create":
-            outcome = workflow.create(deps, event.post_id, event.execution_id)
-        case "check":
-            outcome = workflow.check(deps, event.post_id, event.execution_id)
-        case "publish":
-            outcome = workflow.publish(deps, event.post_id, event.execution_id)
-        case "fail":
-            outcome = workflow.fail(deps, event.post_id, event.outcome, event.error)
+    try:
+        outcome = _run(deps, event)
+    except Exception as exc:
+        # Every task is safe to run again: a transient AWS error (after boto3's own retries) becomes
+        # AwsTransientError, which the state machine retries with backoff (bounded).
+        what = aws.transient_aws_error(exc)
+        if what is None:
+            raise
+        logger.warning("transient AWS error", extra={"error": what, "aws_requests": aws.take_request_counts()})
+        raise aws.AwsTransientError(f"AWS kept failing ({what})") from exc
     # aws_requests: {"dynamodb.GetItem@<table>": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)
     logger.info(
         "step done",
         extra={
-            "status": outcome.get("status"),
+            "status": outcome["status"],
             "wait_s": outcome.get("wait_s"),
             "aws_requests": aws.take_request_counts(),
         },

@@ -583,7 +583,7 @@ def create_container(app: FakeApp, req: Request, auth: Auth, is_fb: bool) -> Res
                 problem = got
             else:
                 fetched = got
-                problem = media_checks.check_video(got, limit)
+                problem = media_checks.check_video(got, limit, cfg.video_seconds.get(media_type))
         else:
             with app.unlocked():
                 got = media_checks.fetch(str(url), cfg.image_max_bytes, cfg.fetch_timeout_seconds)
@@ -680,7 +680,9 @@ def rupload(app: FakeApp, req: Request) -> Response:
                                          keep=media_checks.KEEP_VIDEO_BYTES)
         else:
             got = Fetched(req.body[: media_checks.KEEP_VIDEO_BYTES], len(req.body))
-        problem = got if isinstance(got, Problem) else media_checks.check_video(got, limit)
+        problem = got if isinstance(got, Problem) else media_checks.check_video(
+            got, limit, app.config.video_seconds.get(c.media_type)
+        )
         now = app.now()
         c.awaiting_upload = False
         key = "STORIES_VIDEO" if c.media_type == "STORIES" else c.media_type

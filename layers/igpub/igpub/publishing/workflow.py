@@ -1,8 +1,7 @@
 """The publishing workflow's task logic, one function per Step Functions task.
 
-Every function returns an *outcome*: a small dict whose ``status`` a Choice state reads, with
-``wait_s`` for the Wait states and ``reason`` (words a person can act on) for failures. Expected
-problems never raise: the emulator reports every Lambda error alike, and data is clearer anyway.
+Every function returns an :class:`~igpub.publishing.outcome.Outcome` (see that module for the
+contract with the state machine's Choice and Wait states). Expected problems never raise.
 
 Never twice: container ids are saved before anything else happens to them, ``publish_attempted_at``
 is saved before ``media_publish``, and any publish after an attempt first reads the container's
@@ -14,11 +13,12 @@ is answered from the record.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
 from igpub.accounts import Account
 from igpub.config import Settings
@@ -37,13 +37,14 @@ from igpub.instagram.models import ContainerStatus
 from igpub.observability import count_total, logger, metrics
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.kinds import KINDS, parent_params
+from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.publishing.request import MediaItem, PostRequest, parse_request
 from igpub.repositories.accounts import AccountRepository, StaleTokenVersion
+from igpub.repositories.idempotency import PublishInProgress
 from igpub.repositories.media import MediaStore
 from igpub.repositories.posts import PostRecord, PostRepository, PostStatus, iso
 from igpub.repositories.tokens import TokenCipher
-
-Outcome = dict[str, Any]
 
 MAX_TRANSIENT_RETRIES = 8
 MAX_RECREATIONS = 2
@@ -55,8 +56,21 @@ class NotFinal(Exception):
     """An outcome that must not be remembered by the idempotency layer (the step will run again)."""
 
     def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.get("status"))
+        super().__init__(outcome["status"])
         self.outcome = outcome
+
+
+class PublishGuard(Protocol):
+    """Runs a publish attempt at most once at a time per key, and answers a finished one from its
+    record (igpub.repositories.idempotency); raises PublishInProgress while another runs."""
+
+    def __call__(self, attempt: Callable[[], Outcome], key: str) -> Outcome: ...
+
+
+class HashtagCaptions(Protocol):
+    """Adds hashtags from the request's pool to its caption (igpub.hashtags.HashtagService)."""
+
+    def caption_for(self, req: PostRequest, *, post_id: str) -> tuple[str, list[str]]: ...
 
 
 @dataclass
@@ -68,8 +82,8 @@ class Deps:
     client: InstagramClient
     media: MediaStore
     clock: Callable[[], float] = time.time
-    publish_guard: Callable[[Callable[[], Outcome], str], Outcome] | None = None
-    hashtags: Any = None  # igpub.hashtags.HashtagService when the feature is deployed
+    publish_guard: PublishGuard | None = None
+    hashtags: HashtagCaptions | None = None  # igpub.hashtags.HashtagService
     _tokens: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
 
     def token(self, account: Account) -> str:
@@ -82,14 +96,6 @@ class Deps:
 
 
 # ----------------------------------------------------------------------------------- outcomes
-def failed(reason: str, code: str = "failed") -> Outcome:
-    return {"status": "failed", "reason": reason, "code": code}
-
-
-def _wait(status: str, seconds: float, **extra: Any) -> Outcome:
-    return {"status": status, "wait_s": max(1, round(seconds)), **extra}
-
-
 def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
     reason = (
         f"Instagram no longer accepts @{account.username}'s access token ({exc.advice}). "
@@ -104,18 +110,21 @@ def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
     return failed(reason, "needs_reauth")
 
 
-def _transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: str) -> Outcome:
+def _transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: Status) -> Outcome:
     n = deps.posts.increment(rec.post_id, "transient_retries", deps.clock())
     if n > MAX_TRANSIENT_RETRIES:
         return failed(
             f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.", "transient"
         )
-    return _wait(status, TRANSIENT_WAIT_S * min(n, 6))
+    return wait(status, TRANSIENT_WAIT_S * min(n, 6))
 
 
-def _error_outcome(deps: Deps, rec: PostRecord, account: Account, exc: InstagramError, *, retry_status: str) -> Outcome:
+def _error_outcome(
+    deps: Deps, rec: PostRecord, account: Account, exc: InstagramError, *, retry_status: Status
+) -> Outcome:
     if isinstance(exc, RateLimitedError):
-        return _wait("rate_limited" if retry_status != "retry_create" else "retry_create", exc.retry_after_s)
+        limited = Status.RETRY_CREATE if retry_status == Status.RETRY_CREATE else Status.RATE_LIMITED
+        return wait(limited, exc.retry_after_s)
     if isinstance(exc, AuthError):
         return _auth_failure(deps, account, exc)
     if isinstance(exc, TransientError):
@@ -126,8 +135,8 @@ def _error_outcome(deps: Deps, rec: PostRecord, account: Account, exc: Instagram
 # ----------------------------------------------------------------------------------- prepare
 def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
     problems: list[str] = []
-    items: list[tuple[MediaItem, str]] = [(m, req.kind) for m in req.media]
-    for item, kind in items:
+    spec = KINDS[req.kind]
+    for item in req.media:
         if not item.key:
             continue
         peek = deps.media.peek(item.key)
@@ -135,13 +144,9 @@ def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
             problems.append(f"{item.key}: no such file in the media bucket {deps.media.bucket}")
             continue
         if item.type == "image":
-            role: Literal["feed", "story"] = "story" if kind == "story" else "feed"
-            problems += media_check.check_image(peek.head, peek.size, role=role, name=item.key)
+            problems += media_check.check_image(peek.head, peek.size, role=spec.image_role, name=item.key)
         else:
-            vrole: Literal["reel", "story", "carousel"] = (
-                "reel" if kind == "reel" else "story" if kind == "story" else "carousel"
-            )
-            problems += media_check.check_video(peek.head, peek.size, role=vrole, name=item.key)
+            problems += media_check.check_video(peek.head, peek.size, role=spec.video_role, name=item.key)
     return problems
 
 
@@ -157,7 +162,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         return failed(
             "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1)), "invalid"
         )
-    caption, tags = req.caption, []
+    caption: str = req.caption
+    tags: list[str] = []
     if req.hashtag_pool and deps.hashtags is not None:
         caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
@@ -175,7 +181,7 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
     )
     if not owned:
         logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
-        return {"status": "duplicate", "reason": f"post {post_id} is already handled by {rec.execution_id}"}
+        return {"status": Status.DUPLICATE, "reason": f"post {post_id} is already handled by {rec.execution_id}"}
     account = deps.accounts.get(req.account_id)
     if account is None:
         return failed(
@@ -188,8 +194,9 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             "needs_reauth",
         )
     if scheduled and req.publish_at is not None:
-        return {"status": "scheduled", "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return {"status": "ready"}
+        at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
+        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"status": Status.READY}
 
 
 def _claim(
@@ -229,93 +236,9 @@ def _media_url(deps: Deps, item: MediaItem) -> str:
     return deps.media.presigned_url(item.key, deps.settings.presigned_url_ttl_s)
 
 
-def _tags(tags: list[Any]) -> list[dict[str, Any]]:
-    out = []
-    for t in tags:
-        d: dict[str, Any] = {"username": t.username}
-        if t.x is not None and t.y is not None:
-            d["x"], d["y"] = t.x, t.y
-        out.append(d)
-    return out
-
-
-def _drop_empty(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if v not in (None, "", [], {})}
-
-
 def item_params(deps: Deps, req: PostRequest, caption: str) -> list[dict[str, Any]]:
     """The container parameters of each item (a single post has one)."""
-    m = req.media
-    if req.kind == "image":
-        return [
-            _drop_empty(
-                {
-                    "image_url": _media_url(deps, m[0]),
-                    "caption": caption,
-                    "alt_text": m[0].alt_text,
-                    "location_id": req.location_id,
-                    "user_tags": _tags(req.user_tags or m[0].user_tags),
-                    "collaborators": req.collaborators,
-                }
-            )
-        ]
-    if req.kind == "reel":
-        return [
-            _drop_empty(
-                {
-                    "media_type": "REELS",
-                    "video_url": _media_url(deps, m[0]),
-                    "caption": caption,
-                    "share_to_feed": req.share_to_feed,
-                    "collaborators": req.collaborators,
-                    "cover_url": req.cover_url,
-                    "audio_name": req.audio_name,
-                    "user_tags": _tags(req.user_tags or m[0].user_tags),
-                    "location_id": req.location_id,
-                    "thumb_offset": req.thumb_offset,
-                    "trial_params": req.trial_params.model_dump() if req.trial_params else None,
-                }
-            )
-        ]
-    if req.kind == "story":
-        key = "image_url" if m[0].type == "image" else "video_url"
-        return [
-            _drop_empty(
-                {
-                    "media_type": "STORIES",
-                    key: _media_url(deps, m[0]),
-                    "user_tags": _tags(req.user_tags or m[0].user_tags),
-                }
-            )
-        ]
-    out = []
-    for item in m:
-        if item.type == "image":
-            out.append(
-                _drop_empty(
-                    {
-                        "image_url": _media_url(deps, item),
-                        "is_carousel_item": True,
-                        "alt_text": item.alt_text,
-                        "user_tags": _tags(item.user_tags),
-                    }
-                )
-            )
-        else:
-            out.append({"media_type": "VIDEO", "video_url": _media_url(deps, item), "is_carousel_item": True})
-    return out
-
-
-def parent_params(req: PostRequest, caption: str, children: list[str]) -> dict[str, Any]:
-    return _drop_empty(
-        {
-            "media_type": "CAROUSEL",
-            "children": children,
-            "caption": caption,
-            "collaborators": req.collaborators,
-            "location_id": req.location_id,
-        }
-    )
+    return KINDS[req.kind].items(req, caption, lambda item: _media_url(deps, item))
 
 
 def _load(deps: Deps, post_id: str) -> tuple[PostRecord, PostRequest, Account | None]:
@@ -339,15 +262,17 @@ def _usable(account: Account | None, rec: PostRecord) -> Outcome | None:
 
 def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = _load(deps, post_id)
+    if rec.status == "scheduled":  # the claim: after this, cancel and reschedule refuse
+        claimed = deps.posts.claim_for_publishing(post_id, execution_id, deps.clock())
+        rec = claimed or deps.posts.get(post_id) or rec
+    if rec.status == "cancelled" or (rec.execution_id != execution_id and rec.status != "published"):
+        return _not_mine(rec)
     if rec.status in ("published", "failed"):
-        return {"status": "finished"} if rec.status == "published" else failed(rec.failure_reason or "failed")
+        return {"status": Status.FINISHED} if rec.status == "published" else failed(rec.failure_reason or "failed")
     problem = _usable(account, rec)
     if problem or account is None:
         return problem or failed("no account")
     token = deps.token(account)
-    now = deps.clock()
-    if rec.status == "scheduled":
-        rec = deps.posts.update(post_id, now, status="creating")
     params = item_params(deps, req, rec.caption)
     created = list(rec.item_containers)
     try:
@@ -357,9 +282,18 @@ def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
             rec = deps.posts.update(post_id, deps.clock(), item_containers=created)
     except InstagramError as exc:
         logger.warning("container creation failed", extra={"error": exc.as_dict()})
-        return _error_outcome(deps, rec, account, exc, retry_status="retry_create")
+        return _error_outcome(deps, rec, account, exc, retry_status=Status.RETRY_CREATE)
     rec = deps.posts.update(post_id, deps.clock(), status="processing")
     return _check(deps, rec, req, account, token, count=True)
+
+
+def _not_mine(rec: PostRecord) -> Outcome:
+    """The post was cancelled, or rescheduled to another execution, before this one claimed it."""
+    if rec.status == "cancelled":
+        logger.info("post cancelled before publishing", extra={"post_id": rec.post_id})
+        return {"status": Status.CANCELLED, "reason": "the post was cancelled before publishing began"}
+    logger.info("post rescheduled to another execution", extra={"post_id": rec.post_id, "owner": rec.execution_id})
+    return {"status": Status.RESCHEDULED, "reason": f"the post was rescheduled; {rec.execution_id} publishes it"}
 
 
 def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
@@ -398,7 +332,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
             if cid in ready:
                 continue
             st = deps.client.get_container_status(cid, token, account_id=account.account_id)
-            what = f"item {i + 1} of the carousel" if req.kind == "carousel" else f"the {req.kind}"
+            what = f"item {i + 1} of the {req.kind}" if KINDS[req.kind].parent else f"the {req.kind}"
             if st.status_code == "ERROR":
                 return _container_failure(st, what)
             if st.status_code == "EXPIRED":
@@ -408,7 +342,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
         if ready != list(_ready(rec)):
             rec = deps.posts.update(rec.post_id, deps.clock(), ready_containers=ready)
         pending = [c for c in rec.item_containers if c not in ready]
-        if not pending and req.kind == "carousel":
+        if not pending and KINDS[req.kind].parent:
             if rec.parent_container is None:
                 parent = deps.client.create_container(
                     account.account_id, token, parent_params(req, rec.caption, rec.item_containers)
@@ -416,15 +350,15 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
                 rec = deps.posts.update(rec.post_id, deps.clock(), parent_container=parent.id)
             st = deps.client.get_container_status(rec.parent_container or "", token, account_id=account.account_id)
             if st.status_code == "ERROR":
-                return _container_failure(st, "the carousel")
+                return _container_failure(st, f"the {req.kind}")
             if st.status_code == "EXPIRED":
                 return _expired(deps, rec)
             if st.status_code not in ("FINISHED", "PUBLISHED"):
                 pending = [rec.parent_container or ""]
     except InstagramError as exc:
-        return _error_outcome(deps, rec, account, exc, retry_status="rate_limited")
+        return _error_outcome(deps, rec, account, exc, retry_status=Status.RATE_LIMITED)
     if not pending:
-        return {"status": "finished", "checks": checks}
+        return {"status": Status.FINISHED, "checks": checks}
     if checks >= settings.max_status_checks:
         waited = settings.max_status_checks * settings.status_poll_interval_s
         return failed(
@@ -432,7 +366,9 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
             "Large videos can take longer: raise MaxStatusChecks, or post a smaller file.",
             "timeout",
         )
-    return _wait("in_progress", settings.status_poll_interval_s, checks=checks)
+    out = wait(Status.IN_PROGRESS, settings.status_poll_interval_s)
+    out["checks"] = checks
+    return out
 
 
 def _ready(rec: PostRecord) -> list[str]:
@@ -452,7 +388,7 @@ def _expired(deps: Deps, rec: PostRecord, *, recreate: bool = False) -> Outcome:
                 ready_containers=[],
                 remove=("parent_container", "publish_attempted_at"),
             )
-            return {"status": "recreate", "wait_s": 1}
+            return wait(Status.RECREATE, 1)
     return failed(
         "Instagram's media container expired (containers live 24 hours) before the post could be published. "
         "Post it again.",
@@ -470,7 +406,7 @@ def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
         return problem or failed("no account")
     container = rec.publish_container
     if not container:
-        return {"status": "recreate", "wait_s": 1}
+        return wait(Status.RECREATE, 1)
 
     def attempt() -> Outcome:
         return _publish_once(deps, rec, req, account, container)
@@ -481,6 +417,8 @@ def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
         return attempt()
     except NotFinal as nf:
         return nf.outcome
+    except PublishInProgress:  # another task publishes this post right now: look again shortly
+        return wait(Status.VERIFY, deps.settings.status_poll_interval_s)
 
 
 def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, container: str) -> Outcome:
@@ -496,7 +434,7 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
             delay = deps.settings.publish_verify_delay_s
             if since < delay and (rec.verified_at or 0) >= rec.publish_attempted_at:
                 # read once already and still FINISHED: wait out the delay without calling Instagram
-                raise NotFinal(_wait("verify", delay - since))
+                raise NotFinal(wait(Status.VERIFY, delay - since))
             st = client.get_container_status(container, token, account_id=account.account_id)
             if st.status_code == "PUBLISHED":
                 media_id = _find_media_id(deps, rec, account, token)
@@ -506,17 +444,17 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
             if st.status_code == "ERROR":
                 raise NotFinal(_container_failure(st, f"the {req.kind}"))
             if st.status_code == "IN_PROGRESS":
-                raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s))
+                raise NotFinal(wait(Status.NOT_READY, deps.settings.status_poll_interval_s))
             if since < delay:
                 # FINISHED, but the earlier attempt may still land at Instagram: give it time first
                 deps.posts.update(rec.post_id, deps.clock(), verified_at=int(deps.clock()))
-                raise NotFinal(_wait("verify", delay - since))
+                raise NotFinal(wait(Status.VERIFY, delay - since))
         deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
         raise
     except NotReadyError:
-        raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s)) from None
+        raise NotFinal(wait(Status.NOT_READY, deps.settings.status_poll_interval_s)) from None
     except QuotaExhaustedError:
         raise NotFinal(_quota_wait(deps, rec, account, token)) from None
     except ContainerExpiredError:
@@ -525,9 +463,9 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
         # we do not know whether Instagram published: read the container's status next time
         logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
         deps.posts.update(rec.post_id, deps.clock(), publish_unknown_at=int(deps.clock()))
-        raise NotFinal(_transient(deps, rec, exc, "verify")) from None
+        raise NotFinal(_transient(deps, rec, exc, Status.VERIFY)) from None
     except InstagramError as exc:
-        raise NotFinal(_error_outcome(deps, rec, account, exc, retry_status="verify")) from None
+        raise NotFinal(_error_outcome(deps, rec, account, exc, retry_status=Status.VERIFY)) from None
     return _record_published(deps, rec, req, account, token, media_id, recovered=False)
 
 
@@ -593,7 +531,7 @@ def _record_published(
 def _published_outcome(rec: PostRecord) -> Outcome:
     # account_id and kind feed the state machine's igpub.PostPublished event
     return {
-        "status": "published", "media_id": rec.media_id, "permalink": rec.permalink,
+        "status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink,
         "account_id": rec.account_id, "kind": rec.kind,
     }
 
@@ -609,10 +547,12 @@ def _quota_wait(deps: Deps, rec: PostRecord, account: Account, token: str) -> Ou
     except InstagramError:
         duration, total = 86400, None
     ours = deps.posts.published_since(account.account_id, int(now - duration))
-    wait = ours[0] + duration - now + 5 if ours else QUOTA_UNKNOWN_WAIT_S
-    logger.info("publishing quota full", extra={"quota_total": total, "window_posts": len(ours), "wait_s": wait})
+    wait_s = ours[0] + duration - now + 5 if ours else QUOTA_UNKNOWN_WAIT_S
+    logger.info("publishing quota full", extra={"quota_total": total, "window_posts": len(ours), "wait_s": wait_s})
     deps.posts.update(rec.post_id, now, waiting_for="quota")
-    return _wait("quota_full", min(max(wait, 30), duration + 5), quota_total=total)
+    out = wait(Status.QUOTA_FULL, min(max(wait_s, 30), duration + 5))
+    out["quota_total"] = total
+    return out
 
 
 # ----------------------------------------------------------------------------------- failure
@@ -620,13 +560,21 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     if outcome and outcome.get("reason"):
         reason, code = str(outcome["reason"]), str(outcome.get("code") or "failed")
     elif error:
-        cause = str(error.get("Cause") or "")
+        cause, error_type = str(error.get("Cause") or ""), str(error.get("Error", "error"))
         try:
-            cause = json.loads(cause).get("errorMessage", cause)
+            body = json.loads(cause)
+            cause, error_type = body.get("errorMessage", cause), body.get("errorType") or error_type
         except (ValueError, AttributeError):
             pass
-        reason = f"igpub hit an unexpected error ({error.get('Error', 'error')}): {cause[:300]}. Post again."
-        code = "internal"
+        if error_type == "AwsTransientError" or cause.startswith("AWS kept failing"):
+            reason = (
+                f"{cause[:300]} in every retry igpub made. "
+                "AWS was throttling or failing at the time: post again in a few minutes."
+            )
+            code = "aws_transient"
+        else:
+            reason = f"igpub hit an unexpected error ({error_type}): {cause[:300]}. Post again."
+            code = "internal"
     elif outcome:
         reason = f"igpub got an outcome it does not handle ({outcome.get('status')!r}); this is a bug. Post again."
         code = "internal"
@@ -636,13 +584,18 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     rec = deps.posts.get(post_id)
     # every key is always there: the state machine's igpub.PostFailed event reads them
     if rec is None:
-        return {"status": "failed", "reason": reason, "code": code, "account_id": None, "kind": None}
+        return {"status": Status.FAILED, "reason": reason, "code": code, "account_id": None, "kind": None}
     if rec.status == "published":  # never turn a published post into a failed one
-        return {"status": "published", "reason": "already published", "code": "published",
+        return {"status": Status.PUBLISHED, "reason": "already published", "code": "published",
                 "account_id": rec.account_id, "kind": rec.kind}
+    if code == "aws_transient" and rec.publish_attempted_at:
+        reason = reason.replace(
+            "post again in a few minutes.",
+            "igpub could not confirm whether Instagram published it, so check the account before posting again.",
+        )
     deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)
     count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
     logger.info("post failed", extra={"post_id": post_id, "code": code})
-    return {"status": "failed", "reason": reason, "code": code, "account_id": rec.account_id, "kind": rec.kind}
+    return {**failed(reason, code), "account_id": rec.account_id, "kind": rec.kind}
