@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from igpub.accounts import Account
+from igpub.repositories.invites import digest
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 from igpub_cli.main import main
@@ -26,9 +27,10 @@ def test_connect_prints_a_single_use_invite_link(
     # the invite is stored as a digest only, with its label and a 2-day lifetime
     invite = url.split("invite=", 1)[1]
     items = dep.client("dynamodb").scan(TableName=dep.output("InvitesTableName"))["Items"]
-    mine = [i for i in items if i.get("label", {}).get("S") == "Client A"]
-    assert mine and all(invite not in json.dumps(i) for i in items)
-    assert abs(int(mine[-1]["expires_at"]["N"]) - int(mine[-1]["created_at"]["N"]) - 2 * 86400) <= 1
+    assert all(invite not in json.dumps(i) for i in items)
+    (mine,) = [i for i in items if i["invite_hash"]["S"] == digest(invite)]
+    assert mine["label"]["S"] == "Client A"
+    assert abs(int(mine["expires_at"]["N"]) - int(mine["created_at"]["N"]) - 2 * 86400) <= 1
     # the link opens the sign-in
     assert httpx.get(url, follow_redirects=False, timeout=30).status_code == 302
 

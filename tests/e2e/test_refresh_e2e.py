@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from igpub.publishing.errors import RequestInvalid
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, walk_connect_flow
@@ -192,11 +193,11 @@ def test_expired_token_needs_reauth_with_event(dep: Deployment, fake: FakeInstag
     assert len(refresh_calls(fake)) == 1
     assert len(reauth_events(1.5)) == 1
 
-    # a post for the account fails at once, with the reason
-    rec = api.publish_post(dep, {"account_id": lapsed, "kind": "image", "caption": "hello",
-                                 "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080, seed=1)}]}, timeout_s=120)
-    assert rec.status == "failed"
-    assert "re-authorisation" in (rec.failure_reason or "") and "expired" in (rec.failure_reason or "")
+    # a post for the account is refused before it starts (igpub_cli.api's preflight), with the reason
+    with pytest.raises(RequestInvalid, match="needs_reauth") as refused:
+        api.publish_post(dep, {"account_id": lapsed, "kind": "image", "caption": "hello",
+                               "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080, seed=1)}]}, timeout_s=120)
+    assert "expired" in str(refused.value) and "igpub connect" in str(refused.value)
     assert not fake.containers()
 
 
