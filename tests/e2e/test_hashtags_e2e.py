@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from botocore.config import Config
 
 from igpub.accounts import Account
 from igpub.publishing.captions import find_hashtags
@@ -243,7 +244,10 @@ def test_hand_made_pool_and_an_explicit_count(
 
 # ------------------------------------------------------------------------------ the budget under load
 def discover_raw(dep: Deployment, ig_id: str, seeds: list[str]) -> dict[str, Any]:
-    resp = dep.client("lambda").invoke(
+    # one attempt, a long read timeout: on a loaded machine 20 parallel invocations can outlast boto3's
+    # default 60 s, and a retried invoke would run a second discovery beside the first
+    client = dep.client("lambda", config=Config(read_timeout=600, retries={"max_attempts": 1}))
+    resp = client.invoke(
         FunctionName=dep.output("HashtagsFunctionName"),
         Payload=json.dumps({"action": "discover", "account_id": ig_id, "seeds": seeds, "pool": "load"}),
     )
