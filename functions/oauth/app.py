@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import facebook_login, invites, oauth, wiring
+from igpub import facebook_login, invites, login, oauth, wiring
 from igpub.config import Settings, get_settings
 from igpub.observability import logger, metrics, tracer
 from igpub.pages import page
@@ -91,7 +91,7 @@ def callback() -> Response[str]:
         )
     except invites.InviteRefused as refused:
         return _refused(refused)
-    except oauth.CallbackProblem as problem:
+    except login.CallbackProblem as problem:
         gate.failed()
         metrics.add_metric(name="ConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
@@ -159,7 +159,7 @@ def facebook_callback() -> Response[str]:
         )
     except invites.InviteRefused as refused:
         return _refused(refused)
-    except oauth.CallbackProblem as problem:
+    except login.CallbackProblem as problem:
         gate.failed()
         metrics.add_metric(name="FacebookConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))

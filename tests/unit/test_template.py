@@ -152,7 +152,7 @@ def test_failed_posts_above_the_threshold_raise_an_alarm(template: dict[str, Any
     assert alarm["Threshold"] == {"!Ref": "PostsFailedAlarmThreshold"}
     assert "PostsFailedAlarmThreshold" in template["Parameters"]
     # the publisher emits that series (the per-kind PostsFailed has a kind dimension an alarm cannot sum here)
-    workflow = (ROOT / "layers/igpub/igpub/publishing/workflow.py").read_text()
+    workflow = (ROOT / "layers/igpub/igpub/publishing/failures.py").read_text()
     assert 'count_total("PostsFailedTotal")' in workflow
 
 

@@ -6,7 +6,6 @@ OAuth code or a secret: the formatter below also masks anything that looks like 
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -49,7 +48,3 @@ def count_total(name: str) -> None:
         name=name, unit=MetricUnit.Count, value=1, namespace="igpub", default_dimensions={"service": SERVICE}
     ):
         pass
-
-# httpx logs full request URLs at INFO; some Instagram endpoints take tokens as query parameters.
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
