@@ -18,6 +18,7 @@ from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.events import EventPublisher
 from igpub.repositories.hashtags import HashtagRepository
 from igpub.repositories.idempotency import PublishGuard
+from igpub.repositories.invites import InviteRepository
 from igpub.repositories.media import MediaStore
 from igpub.repositories.posts import PostRepository
 from igpub.repositories.states import StateRepository
@@ -87,6 +88,7 @@ class OAuth:
     hashtags: HashtagRepository  # Facebook Login stores its Page connections here
     cipher: TokenCipher
     client: InstagramClient
+    invites: InviteRepository  # connect invites: read and spent here, created by the operator
 
 
 def oauth(settings: Settings) -> OAuth:
@@ -97,6 +99,7 @@ def oauth(settings: Settings) -> OAuth:
         hashtags=HashtagRepository(settings.hashtags_table),
         cipher=TokenCipher(settings.kms_key_id),
         client=instagram_client(settings),
+        invites=InviteRepository(settings.invites_table),
     )
 
 
