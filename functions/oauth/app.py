@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import facebook_login, oauth, wiring
+from igpub import facebook_login, login, oauth, wiring
 from igpub.config import Settings, get_settings
 from igpub.observability import logger, metrics
 from igpub.pages import page
@@ -68,7 +68,7 @@ def callback() -> Response[str]:
             redirect_uri=_redirect_uri(settings),
             now=int(time.time()),
         )
-    except oauth.CallbackProblem as problem:
+    except login.CallbackProblem as problem:
         metrics.add_metric(name="ConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
     metrics.add_metric(name="AccountsConnected", unit="Count", value=1)
@@ -123,7 +123,7 @@ def facebook_callback() -> Response[str]:
             redirect_uri=_facebook_redirect_uri(settings),
             now=int(time.time()),
         )
-    except oauth.CallbackProblem as problem:
+    except login.CallbackProblem as problem:
         metrics.add_metric(name="FacebookConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
     metrics.add_metric(name="FacebookConnected", unit="Count", value=1)

@@ -31,7 +31,7 @@ def _wired() -> wiring.Publisher:
     return wiring.publisher(get_settings())
 
 
-def _run(deps: workflow.Deps, event: TaskEvent) -> dict[str, Any]:
+def _run(deps: workflow.Deps, event: TaskEvent) -> Outcome:
     match event.step:
         case "prepare":
             return workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)

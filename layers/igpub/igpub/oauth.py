@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
+from igpub import login
 from igpub.accounts import Account
 from igpub.config import REQUIRED_SCOPES, Settings
 from igpub.instagram.client import InstagramClient
-from igpub.instagram.errors import InstagramError, OAuthError
+from igpub.login import Provider
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.states import StateRepository
@@ -22,15 +22,16 @@ from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
 
-
-class CallbackProblem(Exception):
-    """A callback that cannot connect an account; becomes an HTML error page."""
-
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        super().__init__(f"{title}: {detail}")
-        self.status = status
-        self.title = title
-        self.detail = detail
+PROVIDER = Provider(
+    name="Instagram",
+    flow=FLOW,
+    not_granted="you can try again at any time.",
+    bad_app_settings=(
+        "Instagram rejected the app id or secret. Check the Instagram App ID parameter and the "
+        "app secret in Secrets Manager (use the Instagram app's, not the Meta app's)."
+    ),
+    refused_advice="Start again from the connect page.",
+)
 
 
 @dataclass(frozen=True)
@@ -40,35 +41,18 @@ class Connected:
 
 
 def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
-    query = {
-        "client_id": settings.instagram_app_id,
-        "redirect_uri": redirect_uri,
-        "response_type": "code",
-        "scope": ",".join(settings.scopes),
-        "state": state,
-    }
-    return f"{settings.instagram_authorize_url}?{urlencode(query)}"
+    return login.authorize_url(
+        settings.instagram_authorize_url,
+        client_id=settings.instagram_app_id,
+        redirect_uri=redirect_uri,
+        scopes=settings.scopes,
+        state=state,
+    )
 
 
 def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
     state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
-
-
-def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> None:
-    record = states.consume(params.get("state", ""))
-    if record is None or record.flow != flow:
-        raise CallbackProblem(
-            400,
-            "This sign-in link is not valid any more",
-            "The login session is unknown or was already used. Start again from the connect page.",
-        )
-    if record.expires_at < now:
-        raise CallbackProblem(
-            400,
-            "This sign-in link has expired",
-            "More than 10 minutes passed since you started. Start again from the connect page.",
-        )
 
 
 def complete_callback(
@@ -83,40 +67,13 @@ def complete_callback(
     redirect_uri: str,
     now: int,
 ) -> Connected:
-    consume_state(states, params, flow=FLOW, now=now)
-    if params.get("error"):
-        reason = params.get("error_description") or params.get("error_reason") or params["error"]
-        raise CallbackProblem(
-            400,
-            "Instagram access was not granted",
-            f"Instagram said: {reason}. Nothing was connected; you can try again at any time.",
-        )
-    code = params.get("code", "").removesuffix("#_")
-    if not code:
-        raise CallbackProblem(400, "No authorization code", "Instagram did not send a code back. Try again.")
+    code = login.authorization_code(PROVIDER, states, params, now=now)
     secret = app_secret()
-    try:
+    with login.exchange_problems(PROVIDER):
         short = client.exchange_code(code, redirect_uri=redirect_uri, app_secret=secret)
         long_lived = client.exchange_long_lived(short.access_token.get_secret_value(), app_secret=secret)
         token = long_lived.access_token.get_secret_value()
         me = client.get_me(token)
-    except OAuthError as exc:
-        logger.warning("code exchange refused", extra={"oauth_error": exc.message})
-        if exc.is_configuration_error:
-            raise CallbackProblem(
-                502,
-                "igpub's Instagram app settings are wrong",
-                "Instagram rejected the app id or secret. Check the Instagram App ID parameter and the "
-                "app secret in Secrets Manager (use the Instagram app's, not the Meta app's).",
-            ) from exc
-        raise CallbackProblem(
-            400,
-            "Instagram refused the sign-in",
-            f"{exc.message}. Start again from the connect page.",
-        ) from exc
-    except InstagramError as exc:
-        logger.warning("instagram call failed during connect", extra={"code": exc.code, "subcode": exc.subcode})
-        raise CallbackProblem(502, "Instagram did not answer as expected", exc.advice) from exc
 
     account_id = me.user_id or short.user_id
     granted = short.permissions

@@ -1,12 +1,12 @@
 """Post records in DynamoDB: the request, the status, the containers, the result.
 
-Item: post_id (PK), account_id, kind, request (JSON string: the validated PostRequest), caption
-(final, with hashtags), status (scheduled | creating | processing | published | failed),
-execution_id, item_containers (list of container ids), parent_container (carousel), status_checks,
-transient_retries, recreations, publish_attempted_at, media_id, permalink, published_at (epoch s),
-failure_reason, failure_code, created_at / updated_at (ISO 8601), started_at (epoch s), history (what
-was done to a scheduled post: ``{at, action, from, to}`` for each cancel and reschedule).
-GSI ``by-account``: account_id + created_at.
+One item per post, the fields of ``PostRecord`` below (None fields are not stored). ``status`` is
+the post's own life (``PostStatus``), not a task outcome (igpub.publishing.outcome). The counters
+``status_checks``, ``transient_retries`` and ``recreations`` bound the workflow's loops;
+``publish_attempted_at`` / ``publish_unknown_at`` / ``verified_at`` are the never-twice protocol
+(igpub.publishing.publish); ``waiting_for`` says what a post waits for (``quota``), for people and
+tests reading the record; ``history`` is what was done to a scheduled post (``{at, action, from, to}``
+for each cancel and reschedule). GSI ``by-account``: account_id + created_at.
 
 Scheduled posts are cancelled and moved race-free with conditional writes: the step after the wait
 claims the post (scheduled -> creating) only if it is still scheduled and still belongs to its
