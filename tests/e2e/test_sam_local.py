@@ -35,8 +35,14 @@ from igpub.accounts import Account
 from igpub_cli.api import list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
+from tests import conftest
 from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
 from tests.e2e.test_refresh_e2e import shift_token_times
+
+try:  # invite-only connect (GET /connect?invite=...), where the deployment has it
+    from igpub_cli.api import create_invite  # type: ignore[attr-defined,unused-ignore]
+except ImportError:  # pragma: no cover - before invites
+    create_invite = None
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -148,6 +154,20 @@ def oauth_event(event: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def connect_url(dep: Deployment, *, facebook: bool = False) -> str:
+    """A link that starts the OAuth flow: an invite link (igpub connect) where connecting needs one."""
+    if create_invite is not None:
+        return str(create_invite(dep, label="sam-local", facebook=facebook).url)
+    return dep.output("FacebookConnectUrl" if facebook else "ConnectUrl")
+
+
+def sample_invite(ctx: Ctx, event: dict[str, Any], *, flow: str) -> dict[str, Any]:
+    """The invite a connect sample event carries, stored (unused) in the deployment."""
+    if (event.get("queryStringParameters") or {}).get("invite"):
+        conftest.sample_event_invite(ctx.dep, ctx.data["event_name"], flow=flow)  # type: ignore[attr-defined,unused-ignore]
+    return event
+
+
 def authorize_code(connect_url: str) -> dict[str, str]:
     """GET the deployed connect route, approve at the fake: the code and state the callback would get."""
     with httpx.Client(timeout=30, follow_redirects=False) as http:
@@ -178,10 +198,6 @@ class Case:
     check: Callable[[Ctx, Any], None]  # the function's result -> assertions
 
 
-def _as_is(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
-    return event
-
-
 def _check_connect(ctx: Ctx, out: Any) -> None:
     assert out["statusCode"] == 302, out
     location = urlsplit(header(out, "Location"))
@@ -203,7 +219,7 @@ def _check_connect_facebook(ctx: Ctx, out: Any) -> None:
 
 def _seed_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     ctx.data["before"] = {a.account_id for a in list_accounts(ctx.dep)}
-    return oauth_event(event, authorize_code(ctx.dep.output("ConnectUrl")))
+    return oauth_event(event, authorize_code(connect_url(ctx.dep)))
 
 
 def _check_callback(ctx: Ctx, out: Any) -> None:
@@ -215,7 +231,7 @@ def _check_callback(ctx: Ctx, out: Any) -> None:
 
 def _seed_facebook_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     clear_hashtags(ctx.dep, demo_user_id(ctx))
-    return oauth_event(event, authorize_code(ctx.dep.output("FacebookConnectUrl")))
+    return oauth_event(event, authorize_code(connect_url(ctx.dep, facebook=True)))
 
 
 def _check_facebook_callback(ctx: Ctx, out: Any) -> None:
@@ -328,9 +344,11 @@ def _check_schedule(ctx: Ctx, out: Any) -> None:
 
 
 CASES: dict[str, Case] = {
-    "oauth_connect": Case("OAuthFunction", _as_is, _check_connect),
+    "oauth_connect": Case("OAuthFunction", lambda c, e: sample_invite(c, e, flow="instagram"), _check_connect),
     "oauth_callback": Case("OAuthFunction", _seed_callback, _check_callback),
-    "oauth_connect_facebook": Case("OAuthFunction", _as_is, _check_connect_facebook),
+    "oauth_connect_facebook": Case(
+        "OAuthFunction", lambda c, e: sample_invite(c, e, flow="facebook"), _check_connect_facebook
+    ),
     "oauth_facebook_callback": Case("OAuthFunction", _seed_facebook_callback, _check_facebook_callback),
     "hashtags_budget": Case("HashtagsFunction", _seed_hashtags, _check_budget),
     "hashtags_discover": Case("HashtagsFunction", _seed_hashtags, _check_discover),
@@ -363,7 +381,7 @@ def test_env_vars_file_points_containers_at_this_machine(dep: Deployment) -> Non
     assert {"OAuthFunction", "PublisherFunction", "RefresherFunction", "HashtagsFunction"} <= set(data)
     oauth = data["OAuthFunction"]
     assert oauth["IGPUB_ACCOUNTS_TABLE"] == dep.output("AccountsTableName")
-    assert oauth["AWS_ENDPOINT_URL"] == dep.endpoint_url.replace("127.0.0.1", "host.docker.internal")  # type: ignore[union-attr]
+    assert oauth["AWS_ENDPOINT_URL"] == str(dep.endpoint_url).replace("127.0.0.1", "host.docker.internal")
     assert oauth["IGPUB_GRAPH_INSTAGRAM_BASE"].startswith("http://host.docker.internal:")
     assert oauth["IGPUB_INSTAGRAM_AUTHORIZE_URL"].startswith(f"{dep.fake_url}/")
 
@@ -381,7 +399,7 @@ def test_sample_event_through_sam_local_invoke(
     if case is None:
         pytest.fail(f"events/{name}.json has no case in tests/e2e/test_sam_local.py (CASES): add its function, "
                     "the data it needs and the result to check")
-    ctx = Ctx(dep, fake, account=lambda: request.getfixturevalue("account"))
+    ctx = Ctx(dep, fake, account=lambda: request.getfixturevalue("account"), data={"event_name": name})
     event = case.seed(ctx, json.loads((EVENTS / f"{name}.json").read_text()))
     run = sam_invoke(docker_env, case.function, event, tmp_path)
     case.check(ctx, run.result)
@@ -426,7 +444,8 @@ def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) 
 def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:
     fake.create_user("samlocal_user")
     with httpx.Client(timeout=120, follow_redirects=False) as http:
-        first = http.get(f"{local_api}/connect")
+        query = urlsplit(connect_url(dep)).query  # the invite, where connecting needs one
+        first = http.get(f"{local_api}/connect" + (f"?{query}" if query else ""))
         assert first.status_code == 302, first.text
         authorize = first.headers["location"]
         assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [f"{local_api}/oauth/callback"]
