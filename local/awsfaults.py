@@ -198,7 +198,10 @@ def attached(lambda_client: Any, function_name: str, url: str, *, services: Sequ
              ) -> Iterator[None]:
     """Point ``function_name``'s boto3 clients for ``services`` at the proxy; restore its environment after."""
     config = lambda_client.get_function_configuration(FunctionName=function_name)
-    original = dict(config.get("Environment", {}).get("Variables", {}))
+    # never keep an endpoint override: one left by a run that was killed before it restored the function
+    # would point it at a proxy that no longer exists
+    original = {k: v for k, v in config.get("Environment", {}).get("Variables", {}).items()
+                if k not in _ENV_NAMES.values()}
     patched = {**original, **endpoint_variables(url, services)}
     lambda_client.update_function_configuration(FunctionName=function_name, Environment={"Variables": patched})
     try:

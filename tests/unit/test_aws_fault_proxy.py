@@ -143,4 +143,8 @@ def test_attached_points_a_function_at_the_proxy_and_restores_it() -> None:
         assert fn.env == {"IGPUB_X": "1", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:1234",
                           "AWS_ENDPOINT_URL_KMS": "http://127.0.0.1:1234"}
     assert fn.env == {"IGPUB_X": "1"}
+    fn.env["AWS_ENDPOINT_URL_KMS"] = "http://127.0.0.1:9"  # left behind by a killed run
+    with attached(fn, "publisher", "http://127.0.0.1:1234", services=("dynamodb",)):
+        assert fn.env["AWS_ENDPOINT_URL_DYNAMODB"] == "http://127.0.0.1:1234"
+    assert fn.env == {"IGPUB_X": "1"}
     assert endpoint_variables("u", ["secretsmanager"]) == {"AWS_ENDPOINT_URL_SECRETS_MANAGER": "u"}
