@@ -32,9 +32,10 @@ import httpx
 import pytest
 
 from igpub.accounts import Account
-from igpub_cli.api import list_accounts
+from igpub_cli.api import create_invite, list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
+from tests.conftest import sample_event_invite
 from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
 from tests.e2e.test_refresh_e2e import shift_token_times
 
@@ -182,6 +183,14 @@ def _as_is(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
+def _with_sample_invite(flow: str) -> Callable[[Ctx, dict[str, Any]], dict[str, Any]]:
+    """The connect sample events carry an invite: store it (unused) first."""
+    def seed(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+        sample_event_invite(ctx.dep, "oauth_connect" if flow == "instagram" else "oauth_connect_facebook", flow=flow)
+        return event
+    return seed
+
+
 def _check_connect(ctx: Ctx, out: Any) -> None:
     assert out["statusCode"] == 302, out
     location = urlsplit(header(out, "Location"))
@@ -203,7 +212,7 @@ def _check_connect_facebook(ctx: Ctx, out: Any) -> None:
 
 def _seed_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     ctx.data["before"] = {a.account_id for a in list_accounts(ctx.dep)}
-    return oauth_event(event, authorize_code(ctx.dep.output("ConnectUrl")))
+    return oauth_event(event, authorize_code(create_invite(ctx.dep).url))
 
 
 def _check_callback(ctx: Ctx, out: Any) -> None:
@@ -215,7 +224,7 @@ def _check_callback(ctx: Ctx, out: Any) -> None:
 
 def _seed_facebook_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     clear_hashtags(ctx.dep, demo_user_id(ctx))
-    return oauth_event(event, authorize_code(ctx.dep.output("FacebookConnectUrl")))
+    return oauth_event(event, authorize_code(create_invite(ctx.dep, facebook=True).url))
 
 
 def _check_facebook_callback(ctx: Ctx, out: Any) -> None:
@@ -328,9 +337,9 @@ def _check_schedule(ctx: Ctx, out: Any) -> None:
 
 
 CASES: dict[str, Case] = {
-    "oauth_connect": Case("OAuthFunction", _as_is, _check_connect),
+    "oauth_connect": Case("OAuthFunction", _with_sample_invite("instagram"), _check_connect),
     "oauth_callback": Case("OAuthFunction", _seed_callback, _check_callback),
-    "oauth_connect_facebook": Case("OAuthFunction", _as_is, _check_connect_facebook),
+    "oauth_connect_facebook": Case("OAuthFunction", _with_sample_invite("facebook"), _check_connect_facebook),
     "oauth_facebook_callback": Case("OAuthFunction", _seed_facebook_callback, _check_facebook_callback),
     "hashtags_budget": Case("HashtagsFunction", _seed_hashtags, _check_budget),
     "hashtags_discover": Case("HashtagsFunction", _seed_hashtags, _check_discover),
@@ -426,7 +435,8 @@ def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) 
 def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:
     fake.create_user("samlocal_user")
     with httpx.Client(timeout=120, follow_redirects=False) as http:
-        first = http.get(f"{local_api}/connect")
+        invite = parse_qs(urlsplit(create_invite(dep, label="sam local").url).query)["invite"][0]
+        first = http.get(f"{local_api}/connect", params={"invite": invite})
         assert first.status_code == 302, first.text
         authorize = first.headers["location"]
         assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [f"{local_api}/oauth/callback"]
