@@ -32,17 +32,12 @@ import httpx
 import pytest
 
 from igpub.accounts import Account
-from igpub_cli.api import list_accounts
+from igpub_cli.api import create_invite, list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
-from tests import conftest
+from tests.conftest import sample_event_invite
 from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
 from tests.e2e.test_refresh_e2e import shift_token_times
-
-try:  # invite-only connect (GET /connect?invite=...), where the deployment has it
-    from igpub_cli.api import create_invite  # type: ignore[attr-defined,unused-ignore]
-except ImportError:  # pragma: no cover - before invites
-    create_invite = None
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -154,20 +149,6 @@ def oauth_event(event: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def connect_url(dep: Deployment, *, facebook: bool = False) -> str:
-    """A link that starts the OAuth flow: an invite link (igpub connect) where connecting needs one."""
-    if create_invite is not None:
-        return str(create_invite(dep, label="sam-local", facebook=facebook).url)
-    return dep.output("FacebookConnectUrl" if facebook else "ConnectUrl")
-
-
-def sample_invite(ctx: Ctx, event: dict[str, Any], *, flow: str) -> dict[str, Any]:
-    """The invite a connect sample event carries, stored (unused) in the deployment."""
-    if (event.get("queryStringParameters") or {}).get("invite"):
-        conftest.sample_event_invite(ctx.dep, ctx.data["event_name"], flow=flow)  # type: ignore[attr-defined,unused-ignore]
-    return event
-
-
 def authorize_code(connect_url: str) -> dict[str, str]:
     """GET the deployed connect route, approve at the fake: the code and state the callback would get."""
     with httpx.Client(timeout=30, follow_redirects=False) as http:
@@ -198,6 +179,18 @@ class Case:
     check: Callable[[Ctx, Any], None]  # the function's result -> assertions
 
 
+def _as_is(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return event
+
+
+def _with_sample_invite(flow: str) -> Callable[[Ctx, dict[str, Any]], dict[str, Any]]:
+    """The connect sample events carry an invite: store it (unused) first."""
+    def seed(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+        sample_event_invite(ctx.dep, "oauth_connect" if flow == "instagram" else "oauth_connect_facebook", flow=flow)
+        return event
+    return seed
+
+
 def _check_connect(ctx: Ctx, out: Any) -> None:
     assert out["statusCode"] == 302, out
     location = urlsplit(header(out, "Location"))
@@ -219,7 +212,7 @@ def _check_connect_facebook(ctx: Ctx, out: Any) -> None:
 
 def _seed_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     ctx.data["before"] = {a.account_id for a in list_accounts(ctx.dep)}
-    return oauth_event(event, authorize_code(connect_url(ctx.dep)))
+    return oauth_event(event, authorize_code(create_invite(ctx.dep).url))
 
 
 def _check_callback(ctx: Ctx, out: Any) -> None:
@@ -231,7 +224,7 @@ def _check_callback(ctx: Ctx, out: Any) -> None:
 
 def _seed_facebook_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
     clear_hashtags(ctx.dep, demo_user_id(ctx))
-    return oauth_event(event, authorize_code(connect_url(ctx.dep, facebook=True)))
+    return oauth_event(event, authorize_code(create_invite(ctx.dep, facebook=True).url))
 
 
 def _check_facebook_callback(ctx: Ctx, out: Any) -> None:
@@ -344,11 +337,9 @@ def _check_schedule(ctx: Ctx, out: Any) -> None:
 
 
 CASES: dict[str, Case] = {
-    "oauth_connect": Case("OAuthFunction", lambda c, e: sample_invite(c, e, flow="instagram"), _check_connect),
+    "oauth_connect": Case("OAuthFunction", _with_sample_invite("instagram"), _check_connect),
     "oauth_callback": Case("OAuthFunction", _seed_callback, _check_callback),
-    "oauth_connect_facebook": Case(
-        "OAuthFunction", lambda c, e: sample_invite(c, e, flow="facebook"), _check_connect_facebook
-    ),
+    "oauth_connect_facebook": Case("OAuthFunction", _with_sample_invite("facebook"), _check_connect_facebook),
     "oauth_facebook_callback": Case("OAuthFunction", _seed_facebook_callback, _check_facebook_callback),
     "hashtags_budget": Case("HashtagsFunction", _seed_hashtags, _check_budget),
     "hashtags_discover": Case("HashtagsFunction", _seed_hashtags, _check_discover),
@@ -444,8 +435,8 @@ def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) 
 def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:
     fake.create_user("samlocal_user")
     with httpx.Client(timeout=120, follow_redirects=False) as http:
-        query = urlsplit(connect_url(dep)).query  # the invite, where connecting needs one
-        first = http.get(f"{local_api}/connect" + (f"?{query}" if query else ""))
+        invite = parse_qs(urlsplit(create_invite(dep, label="sam local").url).query)["invite"][0]
+        first = http.get(f"{local_api}/connect", params={"invite": invite})
         assert first.status_code == 302, first.text
         authorize = first.headers["location"]
         assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [f"{local_api}/oauth/callback"]
