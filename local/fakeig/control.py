@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakeig import graph
+from fakeig import containers, media
 from fakeig.config import merge_config
 from fakeig.faults import FaultRule
 from fakeig.http import Request, Response
@@ -125,7 +125,7 @@ def _handle(app: FakeApp, req: Request) -> Response:
             case ["containers"] if m == "GET":
                 uid = req.query.get("user_id")
                 items = [
-                    graph.container_public(app, c) for c in store.containers.values()
+                    containers.container_public(app, c) for c in store.containers.values()
                     if not uid or c.user_id == _user(app, uid).user_id
                 ]
                 return Response.json({"data": items})
@@ -133,11 +133,11 @@ def _handle(app: FakeApp, req: Request) -> Response:
                 c = store.containers.get(cid)
                 if c is None:
                     raise ControlError(f"unknown container {cid}", 404)
-                return Response.json(graph.container_public(app, c))
+                return Response.json(containers.container_public(app, c))
             case ["media"] if m == "GET":
                 uid = req.query.get("user_id")
                 items = [
-                    {**asdict(x), "permalink": graph.media_values(app, x, "permalink").get("permalink")}
+                    {**asdict(x), "permalink": media.media_values(app, x, "permalink").get("permalink")}
                     for x in store.media.values()
                     if not uid or x.user_id == _user(app, uid).user_id
                 ]
