@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fakeig import oauth
+from fakeig import comments, oauth
 from fakeig.containers import read_container
 from fakeig.graph_common import FB_KINDS, IG_KINDS, Auth, pick, require
 from fakeig.hashtags import HASHTAG_EDGES, hashtag_route, hashtag_search
@@ -100,7 +100,12 @@ def _dispatch(app: FakeApp, req: Request, auth: Auth, segs: list[str], is_fb: bo
         m = store.media[node]
         if m.user_id != auth.user.user_id:
             raise unsupported(method, node)
-        return media_route(app, req, m, edge, is_fb)
+        return media_route(app, req, auth, m, edge, is_fb)
+    if node in store.comments and not store.comments[node].deleted:
+        cm = store.comments[node]
+        if store.media[cm.media_id].user_id != auth.user.user_id or store.media[cm.media_id].deleted:
+            raise unsupported(method, node)
+        return comments.comment_route(app, req, auth, cm, edge)
     if is_fb and node in store.hashtag_names:
         return hashtag_route(app, req, auth, node, edge)
     if is_fb and node == auth.user.page_id and edge is None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fakeig.graph_common import paged, pick, require, truthy
+from fakeig import comments, insights
+from fakeig.graph_common import Auth, paged, pick, require, truthy
 from fakeig.http import (
     GraphError,
     Request,
@@ -42,7 +43,7 @@ def media_values(app: FakeApp, m: Media, fields: str | None) -> dict[str, Any]:
         "timestamp": iso(m.timestamp),
         "username": user.username,
         "caption": m.caption,
-        "comments_count": 0,
+        "comments_count": sum(1 for c in app.store.comments.values() if c.media_id == m.id and not c.deleted),
         "like_count": 0,
         "is_comment_enabled": m.comment_enabled,
         "is_shared_to_feed": m.share_to_feed,
@@ -58,7 +59,7 @@ def media_values(app: FakeApp, m: Media, fields: str | None) -> dict[str, Any]:
     return pick(values, fields, "id", "IGMedia")
 
 
-def media_route(app: FakeApp, req: Request, m: Media, edge: str | None, is_fb: bool) -> Response:
+def media_route(app: FakeApp, req: Request, auth: Auth, m: Media, edge: str | None, is_fb: bool) -> Response:
     method = req.method
     if edge is None:
         if method == "GET":
@@ -77,8 +78,9 @@ def media_route(app: FakeApp, req: Request, m: Media, edge: str | None, is_fb: b
         data = [media_values(app, app.store.media[cid], req.param("fields")) for cid in m.children]
         return Response.json({"data": data})
     if edge == "comments":
-        require(method, "GET", m.id)
-        return Response.json({"data": []})
+        return comments.media_comments(app, req, auth, m)
+    if edge == "insights":
+        return insights.media_insights(app, req, auth, m)
     raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (IGMedia)")
 
 

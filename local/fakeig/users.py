@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-from fakeig import oauth
+from fakeig import insights, oauth, webhooks
 from fakeig.containers import create_container
 from fakeig.graph_common import FB_USER_KINDS, Auth, pick, require
 from fakeig.hashtags import recently_searched
@@ -117,15 +117,10 @@ def user_route(app: FakeApp, req: Request, auth: Auth, edge: str | None, is_fb: 
         require(method, "GET", user.user_id)
         return publishing_limit(app, req, user)
     if edge == "subscribed_apps":
-        if method == "POST":
-            fields = str(req.param("subscribed_fields") or "")
-            user.subscribed_fields = [f for f in fields.split(",") if f]
-            return Response.json({"success": True})
-        if method == "DELETE":
-            user.subscribed_fields = []
-            return Response.json({"success": True})
-        data = [{"subscribed_fields": user.subscribed_fields}] if user.subscribed_fields else []
-        return Response.json({"data": data})
+        return webhooks.subscribed_apps(app, req, auth)
+    if edge == "insights":
+        require(method, "GET", user.user_id)
+        return insights.account_insights(app, req, auth, user)
     if edge == "recently_searched_hashtags":
         require(method, "GET", user.user_id)
         return recently_searched(app, req, user)
