@@ -17,10 +17,27 @@ from igpub.instagram.client import InstagramClient
 from igpub.instagram.errors import InstagramError, OAuthError
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
+# `igpub connect --with ...` (GET /connect?with=...): the scopes each feature needs on top of publishing.
+# https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
+FEATURE_SCOPES: dict[str, tuple[str, ...]] = {
+    "comments": ("instagram_business_manage_comments",),
+    "insights": ("instagram_business_manage_insights",),
+    "webhooks": ("instagram_business_manage_comments",),  # the `comments` webhook field needs it
+}
+WEBHOOK_FIELDS = ("comments",)
+
+
+def parse_features(raw: str | None) -> tuple[str, ...]:
+    """``"comments,insights"`` -> the known features, in order; unknown names raise ValueError."""
+    names = [n.strip().lower() for n in (raw or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in FEATURE_SCOPES]
+    if unknown:
+        raise ValueError(f"unknown feature(s): {', '.join(unknown)} (known: {', '.join(FEATURE_SCOPES)})")
+    return tuple(dict.fromkeys(names))
 
 
 class CallbackProblem(Exception):
@@ -37,25 +54,29 @@ class CallbackProblem(Exception):
 class Connected:
     account: Account
     missing_scopes: list[str]
+    webhooks_subscribed: bool | None = None  # None: not asked for
 
 
-def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
+def authorize_url(settings: Settings, *, redirect_uri: str, state: str, features: tuple[str, ...] = ()) -> str:
+    scopes = list(dict.fromkeys([*settings.scopes, *(s for f in features for s in FEATURE_SCOPES[f])]))
     query = {
         "client_id": settings.instagram_app_id,
         "redirect_uri": redirect_uri,
         "response_type": "code",
-        "scope": ",".join(settings.scopes),
+        "scope": ",".join(scopes),
         "state": state,
     }
     return f"{settings.instagram_authorize_url}?{urlencode(query)}"
 
 
-def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
-    return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
+def start_connect(
+    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, features: tuple[str, ...] = ()
+) -> str:
+    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, features=features)
+    return authorize_url(settings, redirect_uri=redirect_uri, state=state.state, features=features)
 
 
-def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> None:
+def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> OAuthState:
     record = states.consume(params.get("state", ""))
     if record is None or record.flow != flow:
         raise CallbackProblem(
@@ -69,6 +90,7 @@ def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: s
             "This sign-in link has expired",
             "More than 10 minutes passed since you started. Start again from the connect page.",
         )
+    return record
 
 
 def complete_callback(
@@ -83,7 +105,7 @@ def complete_callback(
     redirect_uri: str,
     now: int,
 ) -> Connected:
-    consume_state(states, params, flow=FLOW, now=now)
+    record = consume_state(states, params, flow=FLOW, now=now)
     if params.get("error"):
         reason = params.get("error_description") or params.get("error_reason") or params["error"]
         raise CallbackProblem(
@@ -134,4 +156,22 @@ def complete_callback(
     )
     logger.append_keys(account_id=account_id)
     logger.info("account connected", extra={"username": me.username, "reconnect": account.token_version > 1})
-    return Connected(account=account, missing_scopes=missing)
+    subscribed = None
+    if "webhooks" in record.features:
+        subscribed = subscribe_webhooks(client, account_id, token, granted)
+    return Connected(account=account, missing_scopes=missing, webhooks_subscribed=subscribed)
+
+
+def subscribe_webhooks(client: InstagramClient, account_id: str, token: str, granted: list[str]) -> bool:
+    """Enable the app's webhooks for this account (``POST /{ig-id}/subscribed_apps``). A failure does not
+    undo the connection: the account works without webhooks and a reconnect tries again."""
+    if granted and "instagram_business_manage_comments" not in granted:
+        logger.warning("webhooks not enabled: the comments permission was not granted")
+        return False
+    try:
+        client.subscribe_app(account_id, token, WEBHOOK_FIELDS)
+    except InstagramError as exc:
+        logger.warning("webhooks subscription failed", extra={"code": exc.code, "subcode": exc.subcode})
+        return False
+    logger.info("webhooks enabled for the account", extra={"fields": list(WEBHOOK_FIELDS)})
+    return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -16,13 +17,19 @@ class OAuthState:
     flow: str
     created_at: int
     expires_at: int
+    features: tuple[str, ...] = ()  # what the connect asked for: comments, insights, webhooks
 
 
 class StateRepository(aws.TableRepository):
-    def create(self, *, flow: str, now: int, ttl_s: int) -> OAuthState:
-        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s)
+    def create(self, *, flow: str, now: int, ttl_s: int, features: tuple[str, ...] = ()) -> OAuthState:
+        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s, tuple(features))
+        item: dict[str, Any] = {
+            "state": state.state, "flow": flow, "created_at": now, "expires_at": state.expires_at,
+        }
+        if features:
+            item["features"] = list(features)
         self.table.put_item(
-            Item={"state": state.state, "flow": flow, "created_at": now, "expires_at": state.expires_at},
+            Item=item,
             ConditionExpression="attribute_not_exists(#s)",
             ExpressionAttributeNames={"#s": "state"},
         )
@@ -54,4 +61,5 @@ class StateRepository(aws.TableRepository):
             flow=str(item.get("flow", "instagram")),
             created_at=int(item["created_at"]),  # type: ignore[arg-type]
             expires_at=int(item["expires_at"]),  # type: ignore[arg-type]
+            features=tuple(str(f) for f in item.get("features") or ()),  # type: ignore[union-attr]
         )
