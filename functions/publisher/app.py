@@ -1,5 +1,5 @@
 """The publish state machine's tasks. The state machine passes ``step`` and the post id; the
-result is an outcome object that its Choice states read (see igpub.publishing.workflow)."""
+result is an Outcome that its Choice states read (see igpub.publishing.outcome)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.publishing import workflow
+from igpub.publishing.outcome import Outcome
 from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.hashtags import HashtagRepository
@@ -37,7 +38,7 @@ class TaskEvent(BaseModel):
 @cache
 def _deps() -> tuple[workflow.Deps, PublishGuard]:
     settings = get_settings()
-    guard = PublishGuard(settings.idempotency_table, retry_wait_s=settings.status_poll_interval_s)
+    guard = PublishGuard(settings.idempotency_table)
     deps = workflow.Deps(
         settings=settings,
         posts=PostRepository(settings.posts_table),
@@ -56,7 +57,7 @@ def _deps() -> tuple[workflow.Deps, PublishGuard]:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_parser(model=TaskEvent)
-def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
     deps, guard = _deps()
     aws.take_request_counts()  # count this invocation's AWS requests only
     guard.register_context(context)
@@ -76,7 +77,7 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> dict[str, Any]:
     logger.info(
         "step done",
         extra={
-            "status": outcome.get("status"),
+            "status": outcome["status"],
             "wait_s": outcome.get("wait_s"),
             "aws_requests": aws.take_request_counts(),
         },

@@ -1,8 +1,7 @@
 """The publishing workflow's task logic, one function per Step Functions task.
 
-Every function returns an *outcome*: a small dict whose ``status`` a Choice state reads, with
-``wait_s`` for the Wait states and ``reason`` (words a person can act on) for failures. Expected
-problems never raise: the emulator reports every Lambda error alike, and data is clearer anyway.
+Every function returns an :class:`~igpub.publishing.outcome.Outcome` (see that module for the
+contract with the state machine's Choice and Wait states). Expected problems never raise.
 
 Never twice: container ids are saved before anything else happens to them, ``publish_attempted_at``
 is saved before ``media_publish``, and any publish after an attempt first reads the container's
@@ -18,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from igpub.accounts import Account
 from igpub.config import Settings
@@ -37,13 +36,13 @@ from igpub.instagram.models import ContainerStatus
 from igpub.observability import logger, metrics
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.publishing.request import MediaItem, PostRequest, parse_request
 from igpub.repositories.accounts import AccountRepository, StaleTokenVersion
+from igpub.repositories.idempotency import PublishInProgress
 from igpub.repositories.media import MediaStore
 from igpub.repositories.posts import PostRecord, PostRepository, PostStatus, iso
 from igpub.repositories.tokens import TokenCipher
-
-Outcome = dict[str, Any]
 
 MAX_TRANSIENT_RETRIES = 8
 MAX_RECREATIONS = 2
@@ -55,8 +54,15 @@ class NotFinal(Exception):
     """An outcome that must not be remembered by the idempotency layer (the step will run again)."""
 
     def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.get("status"))
+        super().__init__(outcome["status"])
         self.outcome = outcome
+
+
+class PublishGuard(Protocol):
+    """Runs a publish attempt at most once at a time per key, and answers a finished one from its
+    record (igpub.repositories.idempotency); raises PublishInProgress while another runs."""
+
+    def __call__(self, attempt: Callable[[], Outcome], key: str) -> Outcome: ...
 
 
 @dataclass
@@ -68,7 +74,7 @@ class Deps:
     client: InstagramClient
     media: MediaStore
     clock: Callable[[], float] = time.time
-    publish_guard: Callable[[Callable[[], Outcome], str], Outcome] | None = None
+    publish_guard: PublishGuard | None = None
     hashtags: Any = None  # igpub.hashtags.HashtagService when the feature is deployed
     _tokens: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
 
@@ -82,14 +88,6 @@ class Deps:
 
 
 # ----------------------------------------------------------------------------------- outcomes
-def failed(reason: str, code: str = "failed") -> Outcome:
-    return {"status": "failed", "reason": reason, "code": code}
-
-
-def _wait(status: str, seconds: float, **extra: Any) -> Outcome:
-    return {"status": status, "wait_s": max(1, round(seconds)), **extra}
-
-
 def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
     reason = (
         f"Instagram no longer accepts @{account.username}'s access token ({exc.advice}). "
@@ -104,18 +102,21 @@ def _auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
     return failed(reason, "needs_reauth")
 
 
-def _transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: str) -> Outcome:
+def _transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: Status) -> Outcome:
     n = deps.posts.increment(rec.post_id, "transient_retries", deps.clock())
     if n > MAX_TRANSIENT_RETRIES:
         return failed(
             f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.", "transient"
         )
-    return _wait(status, TRANSIENT_WAIT_S * min(n, 6))
+    return wait(status, TRANSIENT_WAIT_S * min(n, 6))
 
 
-def _error_outcome(deps: Deps, rec: PostRecord, account: Account, exc: InstagramError, *, retry_status: str) -> Outcome:
+def _error_outcome(
+    deps: Deps, rec: PostRecord, account: Account, exc: InstagramError, *, retry_status: Status
+) -> Outcome:
     if isinstance(exc, RateLimitedError):
-        return _wait("rate_limited" if retry_status != "retry_create" else "retry_create", exc.retry_after_s)
+        limited = Status.RETRY_CREATE if retry_status == Status.RETRY_CREATE else Status.RATE_LIMITED
+        return wait(limited, exc.retry_after_s)
     if isinstance(exc, AuthError):
         return _auth_failure(deps, account, exc)
     if isinstance(exc, TransientError):
@@ -175,7 +176,7 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
     )
     if not owned:
         logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
-        return {"status": "duplicate", "reason": f"post {post_id} is already handled by {rec.execution_id}"}
+        return {"status": Status.DUPLICATE, "reason": f"post {post_id} is already handled by {rec.execution_id}"}
     account = deps.accounts.get(req.account_id)
     if account is None:
         return failed(
@@ -188,8 +189,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             "needs_reauth",
         )
     if scheduled and req.publish_at is not None:
-        return {"status": "scheduled", "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return {"status": "ready"}
+        return {"status": Status.SCHEDULED, "publish_at": req.publish_at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"status": Status.READY}
 
 
 def _claim(
@@ -340,7 +341,7 @@ def _usable(account: Account | None, rec: PostRecord) -> Outcome | None:
 def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = _load(deps, post_id)
     if rec.status in ("published", "failed"):
-        return {"status": "finished"} if rec.status == "published" else failed(rec.failure_reason or "failed")
+        return {"status": Status.FINISHED} if rec.status == "published" else failed(rec.failure_reason or "failed")
     problem = _usable(account, rec)
     if problem or account is None:
         return problem or failed("no account")
@@ -357,7 +358,7 @@ def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
             rec = deps.posts.update(post_id, deps.clock(), item_containers=created)
     except InstagramError as exc:
         logger.warning("container creation failed", extra={"error": exc.as_dict()})
-        return _error_outcome(deps, rec, account, exc, retry_status="retry_create")
+        return _error_outcome(deps, rec, account, exc, retry_status=Status.RETRY_CREATE)
     rec = deps.posts.update(post_id, deps.clock(), status="processing")
     return _check(deps, rec, req, account, token, count=True)
 
@@ -422,9 +423,9 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
             if st.status_code not in ("FINISHED", "PUBLISHED"):
                 pending = [rec.parent_container or ""]
     except InstagramError as exc:
-        return _error_outcome(deps, rec, account, exc, retry_status="rate_limited")
+        return _error_outcome(deps, rec, account, exc, retry_status=Status.RATE_LIMITED)
     if not pending:
-        return {"status": "finished", "checks": checks}
+        return {"status": Status.FINISHED, "checks": checks}
     if checks >= settings.max_status_checks:
         waited = settings.max_status_checks * settings.status_poll_interval_s
         return failed(
@@ -432,7 +433,9 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
             "Large videos can take longer: raise MaxStatusChecks, or post a smaller file.",
             "timeout",
         )
-    return _wait("in_progress", settings.status_poll_interval_s, checks=checks)
+    out = wait(Status.IN_PROGRESS, settings.status_poll_interval_s)
+    out["checks"] = checks
+    return out
 
 
 def _ready(rec: PostRecord) -> list[str]:
@@ -452,7 +455,7 @@ def _expired(deps: Deps, rec: PostRecord, *, recreate: bool = False) -> Outcome:
                 ready_containers=[],
                 remove=("parent_container", "publish_attempted_at"),
             )
-            return {"status": "recreate", "wait_s": 1}
+            return wait(Status.RECREATE, 1)
     return failed(
         "Instagram's media container expired (containers live 24 hours) before the post could be published. "
         "Post it again.",
@@ -470,7 +473,7 @@ def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
         return problem or failed("no account")
     container = rec.publish_container
     if not container:
-        return {"status": "recreate", "wait_s": 1}
+        return wait(Status.RECREATE, 1)
 
     def attempt() -> Outcome:
         return _publish_once(deps, rec, req, account, container)
@@ -481,6 +484,8 @@ def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
         return attempt()
     except NotFinal as nf:
         return nf.outcome
+    except PublishInProgress:  # another task publishes this post right now: look again shortly
+        return wait(Status.VERIFY, deps.settings.status_poll_interval_s)
 
 
 def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, container: str) -> Outcome:
@@ -496,7 +501,7 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
             delay = deps.settings.publish_verify_delay_s
             if since < delay and (rec.verified_at or 0) >= rec.publish_attempted_at:
                 # read once already and still FINISHED: wait out the delay without calling Instagram
-                raise NotFinal(_wait("verify", delay - since))
+                raise NotFinal(wait(Status.VERIFY, delay - since))
             st = client.get_container_status(container, token, account_id=account.account_id)
             if st.status_code == "PUBLISHED":
                 media_id = _find_media_id(deps, rec, account, token)
@@ -506,17 +511,17 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
             if st.status_code == "ERROR":
                 raise NotFinal(_container_failure(st, f"the {req.kind}"))
             if st.status_code == "IN_PROGRESS":
-                raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s))
+                raise NotFinal(wait(Status.NOT_READY, deps.settings.status_poll_interval_s))
             if since < delay:
                 # FINISHED, but the earlier attempt may still land at Instagram: give it time first
                 deps.posts.update(rec.post_id, deps.clock(), verified_at=int(deps.clock()))
-                raise NotFinal(_wait("verify", delay - since))
+                raise NotFinal(wait(Status.VERIFY, delay - since))
         deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
         raise
     except NotReadyError:
-        raise NotFinal(_wait("not_ready", deps.settings.status_poll_interval_s)) from None
+        raise NotFinal(wait(Status.NOT_READY, deps.settings.status_poll_interval_s)) from None
     except QuotaExhaustedError:
         raise NotFinal(_quota_wait(deps, rec, account, token)) from None
     except ContainerExpiredError:
@@ -525,9 +530,9 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
         # we do not know whether Instagram published: read the container's status next time
         logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
         deps.posts.update(rec.post_id, deps.clock(), publish_unknown_at=int(deps.clock()))
-        raise NotFinal(_transient(deps, rec, exc, "verify")) from None
+        raise NotFinal(_transient(deps, rec, exc, Status.VERIFY)) from None
     except InstagramError as exc:
-        raise NotFinal(_error_outcome(deps, rec, account, exc, retry_status="verify")) from None
+        raise NotFinal(_error_outcome(deps, rec, account, exc, retry_status=Status.VERIFY)) from None
     return _record_published(deps, rec, req, account, token, media_id, recovered=False)
 
 
@@ -591,7 +596,7 @@ def _record_published(
 
 
 def _published_outcome(rec: PostRecord) -> Outcome:
-    return {"status": "published", "media_id": rec.media_id, "permalink": rec.permalink}
+    return {"status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink}
 
 
 def _quota_wait(deps: Deps, rec: PostRecord, account: Account, token: str) -> Outcome:
@@ -605,10 +610,12 @@ def _quota_wait(deps: Deps, rec: PostRecord, account: Account, token: str) -> Ou
     except InstagramError:
         duration, total = 86400, None
     ours = deps.posts.published_since(account.account_id, int(now - duration))
-    wait = ours[0] + duration - now + 5 if ours else QUOTA_UNKNOWN_WAIT_S
-    logger.info("publishing quota full", extra={"quota_total": total, "window_posts": len(ours), "wait_s": wait})
+    wait_s = ours[0] + duration - now + 5 if ours else QUOTA_UNKNOWN_WAIT_S
+    logger.info("publishing quota full", extra={"quota_total": total, "window_posts": len(ours), "wait_s": wait_s})
     deps.posts.update(rec.post_id, now, waiting_for="quota")
-    return _wait("quota_full", min(max(wait, 30), duration + 5), quota_total=total)
+    out = wait(Status.QUOTA_FULL, min(max(wait_s, 30), duration + 5))
+    out["quota_total"] = total
+    return out
 
 
 # ----------------------------------------------------------------------------------- failure
@@ -631,11 +638,11 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     now = deps.clock()
     rec = deps.posts.get(post_id)
     if rec is None:
-        return {"status": "failed", "reason": reason}
+        return {"status": Status.FAILED, "reason": reason}
     if rec.status == "published":  # never turn a published post into a failed one
-        return {"status": "published", "reason": "already published"}
+        return {"status": Status.PUBLISHED, "reason": "already published"}
     deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)
     logger.info("post failed", extra={"post_id": post_id, "code": code})
-    return {"status": "failed", "reason": reason, "code": code}
+    return failed(reason, code)
