@@ -122,6 +122,7 @@ local_parameters() {
     "AllowHttpMedia=true" \
     "TracingMode=PassThrough" \
     "RefreshScheduleState=DISABLED" \
+    "InsightsScheduleState=DISABLED" \
     "PublishVerifyDelaySeconds=15"
 }
 

@@ -28,12 +28,22 @@ from igpub_cli.deployment import Deployment
 __all__ = [
     "Deployment",
     "Submission",
+    "account_insights",
+    "collect_due_insights",
+    "comment_on",
+    "delete_comment",
+    "hide_comment",
     "list_accounts",
+    "list_comments",
     "list_posts",
+    "post_insights",
     "publish_many",
     "publish_post",
     "refresh_tokens",
+    "reply_comment",
+    "set_comments_enabled",
     "submit_post",
+    "unhide_comment",
     "upload_media",
     "watch_post",
 ]
@@ -232,3 +242,17 @@ def refresh_tokens(
         raise RuntimeError(f"the refresher failed: {message}")
     result: dict[str, Any] = body
     return result
+
+
+from igpub_cli.engagement import (  # noqa: E402 - re-exported for programs (the module imports this one)
+    account_insights,
+    collect_due_insights,
+    comment_on,
+    delete_comment,
+    hide_comment,
+    list_comments,
+    post_insights,
+    reply_comment,
+    set_comments_enabled,
+    unhide_comment,
+)

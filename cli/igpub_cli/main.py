@@ -14,6 +14,7 @@ from typing import Any
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import infer_media_type
 from igpub_cli import api
+from igpub_cli import engagement as engagement_cli
 from igpub_cli import hashtags as hashtags_cli
 from igpub_cli.deployment import Deployment, DeploymentNotFound
 
@@ -29,7 +30,12 @@ def cmd_connect(args: argparse.Namespace) -> int:
         print(url)
         print(f"Register this redirect URI in your Meta app: {dep.output('FacebookRedirectUri')}", file=sys.stderr)
     else:
-        url = dep.output("ConnectUrl")
+        features = [f.strip() for f in (args.with_ or "").split(",") if f.strip()]
+        try:
+            url = engagement_cli.connect_url(dep, features)
+        except ValueError as exc:
+            print(f"igpub: {exc}", file=sys.stderr)
+            return 2
         print(url)
         print(f"Register this redirect URI in your Instagram app: {dep.output('OAuthRedirectUri')}", file=sys.stderr)
     if args.open:
@@ -164,6 +170,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("connect", help="print the URL that connects an Instagram professional account")
     c.add_argument("--open", action="store_true", help="open it in a browser")
     c.add_argument("--facebook", action="store_true", help="connect Facebook Login instead (hashtag discovery)")
+    c.add_argument("--with", dest="with_", metavar="FEATURES",
+                   help="also ask for the permissions of comments,insights,webhooks (webhooks: enable them)")
     c.set_defaults(func=cmd_connect)
 
     a = sub.add_parser("accounts", help="list connected accounts")
@@ -203,6 +211,7 @@ def parser() -> argparse.ArgumentParser:
     ps.set_defaults(func=cmd_posts)
 
     hashtags_cli.register(sub)
+    engagement_cli.register(sub)
     return p
 
 

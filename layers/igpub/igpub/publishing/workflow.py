@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from igpub import insights
 from igpub.accounts import Account
 from igpub.config import Settings
 from igpub.instagram.client import InstagramClient
@@ -578,6 +579,7 @@ def _record_published(
     fields: dict[str, Any] = {"status": "published", "published_at": int(now)}
     if media_id:
         fields["media_id"] = media_id
+        fields.update(insights.first_due(req.kind, now))  # on the insights schedule (1 h, 24 h, 7 d)
     rec = deps.posts.update(rec.post_id, now, remove=("failure_reason", "failure_code"), **fields)
     permalink = None
     if media_id:
