@@ -133,7 +133,7 @@ def _describe(event: dict[str, Any]) -> str | None:
             out = json.loads(details.get("output") or "{}").get("outcome") or {}
         except ValueError:
             out = {}
-        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
+        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish", "FirstComment") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
     if kind == "ExecutionFailed":

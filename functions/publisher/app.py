@@ -14,7 +14,7 @@ from igpub.hashtags import HashtagService
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
-from igpub.publishing import workflow
+from igpub.publishing import first_comment, workflow
 from igpub.publishing.outcome import Outcome
 from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
@@ -27,12 +27,13 @@ from igpub.repositories.usage import DynamoUsageStore
 
 
 class TaskEvent(BaseModel):
-    step: Literal["prepare", "create", "check", "publish", "fail"]
+    step: Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
     post_id: str
     execution_id: str
     request: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    give_up: bool = False  # first_comment after an unexpected error
 
 
 @cache
@@ -71,6 +72,8 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
             outcome = workflow.check(deps, event.post_id, event.execution_id)
         case "publish":
             outcome = workflow.publish(deps, event.post_id, event.execution_id)
+        case "first_comment":
+            outcome = first_comment.run(deps, event.post_id, give_up=event.give_up, error=event.error)
         case "fail":
             outcome = workflow.fail(deps, event.post_id, event.outcome, event.error)
     # aws_requests: {"dynamodb.GetItem@<table>": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)

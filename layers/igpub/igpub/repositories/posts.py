@@ -54,7 +54,8 @@ class PostRecord(BaseModel):
     insights: dict[str, Any] = Field(default_factory=dict)
     insights_stage: int | None = None
     insights_due_at: int | None = None
-    first_comment_status: str | None = None  # pending | posted | failed | skipped
+    first_comment_text: str | None = None  # final text (with the pool's hashtags when hashtags_in=first_comment)
+    first_comment_status: str | None = None  # pending | posted | failed
     first_comment_id: str | None = None
     first_comment_reason: str | None = None
     first_comment_attempted_at: int | None = None
