@@ -14,21 +14,27 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from igpub.accounts import Account
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
-from igpub.publishing.request import PostRequest, parse_request
+from igpub.publishing.request import PAST_TOLERANCE, PostRequest, parse_request, schedule_problems
 from igpub.repositories.accounts import AccountRepository
+from igpub.repositories.hashtags import HashtagRepository
 from igpub.repositories.posts import FINAL, PostRecord, PostRepository
 from igpub_cli.deployment import Deployment
 
 __all__ = [
+    "PAST_TOLERANCE_MIN",
     "Deployment",
+    "PostRecord",
+    "RequestInvalid",
     "Submission",
     "account_insights",
+    "check_files",
     "collect_due_insights",
     "comment_on",
     "delete_comment",
@@ -36,9 +42,13 @@ __all__ = [
     "list_accounts",
     "list_comments",
     "list_posts",
+    "only_active_account",
     "post_insights",
+    "preflight",
     "publish_many",
     "publish_post",
+    "read_request_file",
+    "record_dict",
     "refresh_tokens",
     "reply_comment",
     "set_comments_enabled",
@@ -49,6 +59,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str], None]
+PAST_TOLERANCE_MIN = PAST_TOLERANCE.seconds // 60
 
 
 @dataclass(frozen=True)
@@ -70,15 +81,101 @@ def list_accounts(dep: Deployment) -> list[Account]:
 
 
 def only_active_account(dep: Deployment) -> str:
-    """The one active account of the deployment; asks for --account when there are several or none."""
+    """The one active account of the deployment; refused (``RequestInvalid``) when there are several or none."""
     accounts = [a for a in list_accounts(dep) if a.status == "active"]
-    if len(accounts) != 1:
-        raise SystemExit(
-            "Name the account with --account (connected: "
-            + ", ".join(f"@{a.username}={a.account_id}" for a in accounts)
-            + ")"
-        )
+    if not accounts:
+        raise RequestInvalid(["no active account: connect one first (igpub connect), then name it with --account"])
+    if len(accounts) > 1:
+        raise RequestInvalid([
+            "name the account with --account (active: "
+            + ", ".join(f"@{a.username}={a.account_id}" for a in accounts) + ")"
+        ])
     return accounts[0].account_id
+
+
+def _account_problems(dep: Deployment, account_id: str) -> list[str]:
+    account = accounts_repo(dep).get(account_id)
+    if account is None:
+        known = ", ".join(f"@{a.username}={a.account_id}" for a in list_accounts(dep)) or "none"
+        return [f"account {account_id} is not connected to igpub (connected: {known}); connect it with igpub connect"]
+    if account.status != "active":
+        return [
+            f"@{account.username} ({account_id}) is {account.status} "
+            f"({account.reauth_reason or 'its token no longer works'}): reconnect it with igpub connect"
+        ]
+    return []
+
+
+def _pool_problems(dep: Deployment, account_id: str, pool: str) -> list[str]:
+    repo = HashtagRepository(dep.output("HashtagsTableName"), table=dep.table("HashtagsTableName"))
+    if repo.pool(account_id, pool):
+        return []
+    pools = repo.pools(account_id)
+    names = ", ".join(sorted(pools)) or "none yet"
+    return [
+        f"hashtag pool {pool!r} does not exist for account {account_id} (its pools: {names}); "
+        f"create it with igpub hashtags add {pool} TAG..."
+    ]
+
+
+def _parse_time(value: str | datetime) -> datetime | str:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return value
+
+
+def preflight(
+    dep: Deployment,
+    *,
+    account_id: str,
+    hashtag_pool: str | None = None,
+    publish_at: str | datetime | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Refuse (``RequestInvalid``, every problem at once) what would only fail after the execution
+    started: an account that is not connected or not active, a hashtag pool that does not exist, a
+    ``publish_at`` more than ``PAST_TOLERANCE_MIN`` minutes in the past (or without a time zone, or too far ahead)."""
+    problems = _account_problems(dep, account_id)
+    if hashtag_pool is not None and not problems:
+        problems += _pool_problems(dep, account_id, hashtag_pool)
+    if publish_at is not None:
+        at = _parse_time(publish_at)
+        if isinstance(at, str):
+            problems.append(f"publish_at {at!r} is not an ISO 8601 time, e.g. 2026-12-01T09:00:00+01:00")
+        else:
+            problems += schedule_problems(at, now or datetime.now(UTC))
+    if problems:
+        raise RequestInvalid(problems)
+
+
+def check_files(paths: list[Path]) -> None:
+    """Refuse local files that do not exist or cannot be read, before anything is uploaded."""
+    problems = [f"{p}: no such file" for p in paths if not p.exists()]
+    problems += [f"{p}: is a folder, not a file" for p in paths if p.is_dir()]
+    if problems:
+        raise RequestInvalid(problems)
+
+
+def read_request_file(path: Path) -> Any:
+    """The JSON in ``path`` (a request, or a list of requests); refused when missing or not JSON."""
+    check_files([path])
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise RequestInvalid([f"{path} is not valid JSON: {exc}"]) from None
+
+
+def record_dict(rec: PostRecord) -> dict[str, Any]:
+    """The post record as JSON-ready data, the request as an object (it is stored as a string)."""
+    data = rec.model_dump(mode="json")
+    try:
+        data["request"] = json.loads(rec.request)
+    except ValueError:
+        pass
+    return data
 
 
 def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 20) -> list[PostRecord]:
@@ -87,6 +184,7 @@ def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 2
 
 def upload_media(dep: Deployment, path: Path, *, prefix: str) -> str:
     """Upload a local file to the media bucket after checking it; returns its key."""
+    check_files([path])
     data = path.read_bytes()
     kind = media_check.sniff(data[:65536])
     problems: list[str] = []
@@ -105,9 +203,11 @@ def upload_media(dep: Deployment, path: Path, *, prefix: str) -> str:
 
 
 def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submission:
-    """Validate (nothing reaches Instagram when this raises RequestInvalid) and start the execution."""
+    """Validate and start the execution. ``RequestInvalid`` means nothing started and nothing was
+    recorded: the request breaks a rule, or ``preflight`` refused the account, the hashtag pool or the time."""
     data = request.model_dump(mode="json", exclude_none=True) if isinstance(request, PostRequest) else request
     req = parse_request(data, allow_http=dep.local)
+    preflight(dep, account_id=req.account_id, hashtag_pool=req.hashtag_pool)
     post_id = req.client_post_id or uuid.uuid4().hex
     sfn = dep.client("stepfunctions")
     payload = {"post_id": post_id, "request": req.model_dump(mode="json", exclude_none=True)}
@@ -117,8 +217,12 @@ def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submi
         )
         arn = resp["executionArn"]
     except sfn.exceptions.ExecutionAlreadyExists:
-        arn = dep.output("PublishStateMachineArn").replace(":stateMachine:", ":execution:") + f":{post_id}"
+        arn = execution_arn(dep, post_id)
     return Submission(post_id=post_id, execution_arn=arn)
+
+
+def execution_arn(dep: Deployment, name: str) -> str:
+    return dep.output("PublishStateMachineArn").replace(":stateMachine:", ":execution:") + f":{name}"
 
 
 def _describe(event: dict[str, Any]) -> str | None:
@@ -136,10 +240,7 @@ def _describe(event: dict[str, Any]) -> str | None:
         if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish", "FirstComment") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
-    if kind == "ExecutionFailed":
-        d = event.get("executionFailedEventDetails", {})
-        return f"   failed: {d.get('cause') or d.get('error')}"
-    return None
+    return None  # ExecutionFailed: its cause is the record's failure_reason, which the caller reports once
 
 
 def watch_post(

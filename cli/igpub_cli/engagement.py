@@ -12,13 +12,10 @@ Also usable from programs (re-exported by ``igpub_cli.api``)::
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from typing import Any
 
-from igpub_cli import api
 from igpub_cli.deployment import Deployment
 
 CONNECT_FEATURES = ("comments", "insights", "webhooks")
@@ -120,169 +117,58 @@ def connect_url(dep: Deployment, features: list[str]) -> str:
 
 
 # ------------------------------------------------------------------------------------------ rendering
+# (rows for the CLI's tables: igpub_cli/commands/engagement.py)
+
+STAGE_ORDER = ("1h", "23h", "24h", "7d", "latest")
 
 
-def _when(epoch: float | None) -> str:
+def when(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch)) if epoch else "-"
 
 
-def insights_table(body: dict[str, Any]) -> str:
-    """A post's insights: one row per metric, one column per collection."""
+def insights_rows(body: dict[str, Any]) -> tuple[list[str], list[list[str]], list[str]]:
+    """A post's insights as (columns, rows, notes): one row per metric, one column per collection."""
     stored: dict[str, Any] = body.get("insights") or {}
-    order = [s for s in ("1h", "23h", "24h", "7d", "latest") if s in stored] + sorted(
-        s for s in stored if s not in ("1h", "23h", "24h", "7d", "latest"))
-    lines = [f"post {body.get('post_id')} ({body.get('kind')}, media {body.get('media_id') or '-'}), "
-             f"published {_when(body.get('published_at'))}"]
-    if not order:
-        lines.append("no insights collected yet; next collection: " + _when(body.get("next_collection_at")))
-        return "\n".join(lines)
+    stages = [s for s in STAGE_ORDER if s in stored] + sorted(s for s in stored if s not in STAGE_ORDER)
     names: list[str] = []
-    for stage in order:
-        for name in (stored[stage].get("metrics") or {}):
+    for stage in stages:
+        for name in stored[stage].get("metrics") or {}:
             if name not in names:
                 names.append(name)
-    lines.append(f"{'METRIC':<32}" + "".join(f"{s:>12}" for s in order))
-    for name in names:
-        cells = "".join(f"{_fmt((stored[s].get('metrics') or {}).get(name)):>12}" for s in order)
-        lines.append(f"{name:<32}{cells}")
-    lines.append(f"{'collected':<32}" + "".join(
-        f"{time.strftime('%m-%d %H:%M', time.gmtime(stored[s].get('collected_at', 0))):>12}" for s in order))
-    for s in order:
-        if stored[s].get("error"):
-            lines.append(f"  {s}: {stored[s]['error']}")
+    rows = [[name, *(fmt((stored[s].get("metrics") or {}).get(name)) for s in stages)] for name in names]
+    if stages:
+        rows.append(["collected", *(time.strftime("%m-%d %H:%M", time.gmtime(stored[s].get("collected_at", 0)))
+                                    for s in stages)])
+    notes = [f"{s}: {stored[s]['error']}" for s in stages if stored[s].get("error")]
     if body.get("next_collection_at"):
-        lines.append("next collection: " + _when(body["next_collection_at"]))
-    return "\n".join(lines)
+        notes.append("next collection: " + when(body["next_collection_at"]))
+    elif not stages:
+        notes.append("no insights collected yet")
+    return ["METRIC", *(f">{s}" for s in stages)], rows, notes
 
 
-def account_insights_table(body: dict[str, Any]) -> str:
-    lines = [f"account {body.get('account_id')} (last 24 h unless --since/--until)", f"{'METRIC':<32}{'VALUE':>12}"]
-    for name, value in (body.get("metrics") or {}).items():
-        lines.append(f"{name:<32}{_fmt(value):>12}")
-    return "\n".join(lines)
+def account_insights_rows(body: dict[str, Any]) -> list[list[str]]:
+    return [[name, fmt(value)] for name, value in (body.get("metrics") or {}).items()]
 
 
-def comments_table(comments: list[dict[str, Any]]) -> str:
-    if not comments:
-        return "no comments"
-    lines = [f"{'COMMENT ID':<20} {'WHEN':<17} {'FROM':<20} TEXT"]
+def comment_rows(comments: list[dict[str, Any]]) -> list[list[str]]:
+    rows: list[list[str]] = []
 
     def row(c: dict[str, Any], indent: str) -> None:
         who = ("(you) " if c.get("own") else "") + "@" + str(c.get("username") or "?")
-        flag = " [hidden]" if c.get("hidden") else ""
-        when = (c.get("timestamp") or "")[:16].replace("T", " ")
-        lines.append(f"{indent}{c['id']:<{20 - len(indent)}} {when:<17} {who:<20} {c.get('text', '')}{flag}")
+        rows.append([indent + c["id"], (c.get("timestamp") or "")[:16].replace("T", " "), who,
+                     str(c.get("text", "")), "hidden" if c.get("hidden") else ""])
 
     for c in comments:
         row(c, "")
         for r in c.get("replies") or []:
             row(r, "  ")
-    return "\n".join(lines)
+    return rows
 
 
-def _fmt(value: Any) -> str:
+def fmt(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.2f}"
     return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-# ------------------------------------------------------------------------------------------ commands
-# argparse glue for the current CLI (main.py calls register()); the logic is in the functions above.
-
-
-def _dep(args: argparse.Namespace) -> Deployment:
-    return Deployment.load(stack=args.stack, region=args.region)
-
-
-def _account(args: argparse.Namespace, dep: Deployment) -> str:
-    return str(args.account) if getattr(args, "account", None) else api.only_active_account(dep)
-
-
-def cmd_insights(args: argparse.Namespace) -> int:
-    dep = _dep(args)
-    if args.post is None and args.account_insights is None:
-        print("igpub: name a POST, or --account ID for account insights", file=sys.stderr)
-        return 2
-    if args.post is not None:
-        body = post_insights(dep, args.post, refresh=args.refresh)
-        print(json.dumps(body, indent=2) if args.json else insights_table(body))
-        return 0
-    account_id = args.account_insights or api.only_active_account(dep)
-    body = account_insights(dep, account_id, metrics=args.metric, since=args.since, until=args.until)
-    print(json.dumps(body, indent=2) if args.json else account_insights_table(body))
-    return 0
-
-
-def cmd_comments(args: argparse.Namespace) -> int:
-    dep = _dep(args)
-    action = args.comments_command
-    if action == "list":
-        found = list_comments(dep, post_id=args.post, limit=args.limit)
-        print(json.dumps(found, indent=2) if args.json else comments_table(found))
-        return 0
-    if action in ("on", "off"):
-        set_comments_enabled(dep, action == "on", post_id=args.post)
-        print(f"comments turned {action} on post {args.post}")
-        return 0
-    account_id = _account(args, dep)
-    if action == "reply":
-        new_id = reply_comment(dep, account_id, args.comment_id, args.message)
-        print(json.dumps({"comment_id": new_id}) if args.json else f"replied: {new_id}")
-    elif action in ("hide", "unhide"):
-        hidden = (hide_comment if action == "hide" else unhide_comment)(dep, account_id, args.comment_id)
-        note = " (a comment the account wrote stays visible)" if action == "hide" and hidden is False else ""
-        print(json.dumps({"hidden": hidden}) if args.json else f"{args.comment_id}: hidden={hidden}{note}")
-    else:
-        delete_comment(dep, account_id, args.comment_id)
-        print(json.dumps({"deleted": args.comment_id}) if args.json else f"deleted {args.comment_id}")
-    return 0
-
-
-def _guard(func: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            code: int = func(args)
-        except EngagementError as exc:
-            print(f"igpub: {exc}", file=sys.stderr)
-            return 2 if exc.kind in ("invalid", "not_found", "not_published") else 1
-        return code
-
-    return run
-
-
-def register(sub: Any) -> None:
-    """Add `igpub insights` and `igpub comments ...` to the main parser's subcommands."""
-    i = sub.add_parser("insights", help="a post's insights (collected 1 h, 24 h and 7 days after publishing), "
-                                        "or an account's (--account ID)")
-    i.add_argument("post", nargs="?", help="post id")
-    i.add_argument("--account", dest="account_insights", metavar="ID", nargs="?", const="",
-                   help="account insights of this account (default: the only connected account)")
-    i.add_argument("--refresh", action="store_true", help="with POST: ask Instagram now (stored as 'latest')")
-    i.add_argument("--metric", action="append", help="account metric (repeatable; default: a useful set)")
-    i.add_argument("--since", type=int, help="unix seconds (account insights; at most 30 days before --until)")
-    i.add_argument("--until", type=int)
-    i.add_argument("--json", action="store_true")
-    i.set_defaults(func=_guard(cmd_insights))
-
-    c = sub.add_parser("comments", help="read, reply to, hide and delete comments on your posts")
-    cs = c.add_subparsers(dest="comments_command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--account", help="account id (default: the only connected account)")
-        p.add_argument("--json", action="store_true")
-        p.set_defaults(func=_guard(cmd_comments))
-        return p
-
-    ls = common(cs.add_parser("list", help="comments on a post, newest first, with replies"))
-    ls.add_argument("post", help="post id")
-    ls.add_argument("--limit", type=int, default=200)
-    r = common(cs.add_parser("reply", help="reply to a comment"))
-    r.add_argument("comment_id")
-    r.add_argument("message")
-    for name, text in (("hide", "hide a comment"), ("unhide", "show a hidden comment again"),
-                       ("delete", "delete a comment")):
-        common(cs.add_parser(name, help=text)).add_argument("comment_id")
-    for name, text in (("on", "turn comments on for a post"), ("off", "turn comments off for a post")):
-        common(cs.add_parser(name, help=text)).add_argument("post", help="post id")

@@ -6,15 +6,15 @@ Also usable from programs: ``discover(dep, account_id, seeds)``, ``budget(dep, a
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from igpub.hashtags import DEFAULT_POOL, MANUAL_SCORE, InvalidInput, normalise_pool, normalise_tag
+import typer
+
+from igpub.hashtags import DEFAULT_POOL, MANUAL_SCORE, normalise_pool, normalise_tag
 from igpub.repositories.hashtags import HashtagRepository
-from igpub_cli import api
+from igpub_cli import api, ui
 from igpub_cli.deployment import Deployment
 
 
@@ -47,143 +47,139 @@ def budget(dep: Deployment, account_id: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------ commands
 
+app = typer.Typer(
+    help="Hashtag pools (by hand), discovery through Facebook Login, and the 30-searches-per-7-days budget.",
+    rich_markup_mode="markdown",
+    no_args_is_help=True,
+)
 
-def _account(args: argparse.Namespace, dep: Deployment) -> str:
-    if args.account:
-        return str(args.account)
-    return api.only_active_account(dep)
+AccountOption = Annotated[
+    str | None, typer.Option(help="Account id. Default: the only active account (see `igpub accounts`).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PoolArg = Annotated[str, typer.Argument(help="Pool name: 1-64 of A-Z a-z 0-9 _ . -", metavar="POOL")]
+TagsArg = Annotated[list[str], typer.Argument(help="Hashtags, with or without the #.", metavar="TAG...")]
+
+
+def _account(account: str | None, dep: Deployment) -> str:
+    return account or api.only_active_account(dep)
 
 
 def _when(epoch: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
 
 
-def cmd_add(args: argparse.Namespace) -> int:
-    dep = Deployment.load(stack=args.stack, region=args.region)
-    pool, tags = normalise_pool(args.pool), [normalise_tag(t) for t in args.tags]
-    account = _account(args, dep)
+@app.command("add")
+def cmd_add(
+    ctx: typer.Context,
+    pool: PoolArg,
+    tags: TagsArg,
+    score: Annotated[float | None, typer.Option(help=f"Preference 0-100. Default: keep a tag's score, or "
+                                                     f"{MANUAL_SCORE:g} for a new tag.")] = None,
+    account: AccountOption = None,
+) -> None:
+    """Add hashtags to a pool by hand (the pool is created with its first tag)."""
+    dep = ui.dep(ctx)
+    pool, names = normalise_pool(pool), [normalise_tag(t) for t in tags]
+    account_id = _account(account, dep)
     r = repo(dep)
     now = int(time.time())
-    for tag in dict.fromkeys(tags):
-        r.put_tag(account, pool, tag, score=args.score, default_score=MANUAL_SCORE, source="manual", now=now)
-    print(f"pool {pool}: added {len(set(tags))} hashtag(s) for account {account}")
-    return 0
+    for tag in dict.fromkeys(names):
+        r.put_tag(account_id, pool, tag, score=score, default_score=MANUAL_SCORE, source="manual", now=now)
+    ui.line(f"pool {pool}: added {len(set(names))} hashtag(s) for account {account_id}")
 
 
-def cmd_remove(args: argparse.Namespace) -> int:
-    dep = Deployment.load(stack=args.stack, region=args.region)
-    pool, tags = normalise_pool(args.pool), [normalise_tag(t) for t in args.tags]
-    removed = repo(dep).remove_tags(_account(args, dep), pool, tags)
-    missing = [t for t in tags if t not in removed]
+@app.command("remove")
+def cmd_remove(ctx: typer.Context, pool: PoolArg, tags: TagsArg, account: AccountOption = None) -> None:
+    """Remove hashtags from a pool."""
+    dep = ui.dep(ctx)
+    pool, names = normalise_pool(pool), [normalise_tag(t) for t in tags]
+    removed = repo(dep).remove_tags(_account(account, dep), pool, names)
+    missing = [t for t in names if t not in removed]
     note = f"; not in the pool: {', '.join(missing)}" if missing else ""
-    print(f"pool {pool}: removed {len(removed)} hashtag(s){note}")
-    return 0
+    ui.line(f"pool {pool}: removed {len(removed)} hashtag(s){note}")
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    dep = Deployment.load(stack=args.stack, region=args.region)
-    account = _account(args, dep)
-    pools = repo(dep).pools(account)
-    if args.pool:
-        pools = {args.pool: pools.get(args.pool, [])}
-    if args.json:
-        print(json.dumps({p: [t.__dict__ for t in tags] for p, tags in pools.items()}, indent=2))
-        return 0
+@app.command("list")
+def cmd_list(
+    ctx: typer.Context,
+    pool: Annotated[str | None, typer.Argument(help="Only this pool. Default: every pool.")] = None,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The pools and their hashtags, best first."""
+    dep = ui.dep(ctx)
+    pools = repo(dep).pools(_account(account, dep))
+    if pool:
+        pools = {pool: pools.get(pool, [])}
+    if as_json:
+        ui.print_json({p: [t.__dict__ for t in tags] for p, tags in pools.items()})
+        return
     if not pools:
-        print("No hashtag pools yet. Add some: igpub hashtags add POOL TAG... (or discover SEED...)")
-        return 0
+        ui.line("No hashtag pools yet. Add some: igpub hashtags add POOL TAG... (or discover SEED...)")
+        return
     for name, tags in sorted(pools.items()):
-        print(f"{name} ({len(tags)} hashtags)")
-        for t in sorted(tags, key=lambda t: (-t.score, t.tag.casefold())):
-            extra = f"  engagement {t.engagement:,.0f} over {t.top_posts} top posts" if t.engagement is not None else ""
-            print(f"  #{t.tag:<30} {t.score:>6.1f}  {t.source}{extra}")
-    return 0
+        ui.table(
+            f"{name} ({len(tags)} hashtags)",
+            ["HASHTAG", ">SCORE", "SOURCE", ">ENGAGEMENT", ">TOP POSTS"],
+            [(f"#{t.tag}", f"{t.score:.1f}", t.source,
+              f"{t.engagement:,.0f}" if t.engagement is not None else "", t.top_posts if t.engagement is not None
+              else "") for t in sorted(tags, key=lambda t: (-t.score, t.tag.casefold()))],
+        )
 
 
-def cmd_discover(args: argparse.Namespace) -> int:
-    dep = Deployment.load(stack=args.stack, region=args.region)
+@app.command("discover")
+def cmd_discover(
+    ctx: typer.Context,
+    seeds: Annotated[list[str], typer.Argument(help="Hashtags to search, with or without the #.",
+                                               metavar="SEED...")],
+    pool: Annotated[str, typer.Option(help="The pool to add the hashtags to.")] = DEFAULT_POOL,
+    account: AccountOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search hashtags (Facebook Login), score them by their top posts, add them to a pool.
+
+    Each new hashtag costs one of the 30 unique searches per 7 days; exit code 1 when none was added.
+    """
+    dep = ui.dep(ctx)
+    pool, names = normalise_pool(pool), [normalise_tag(s) for s in seeds]
     try:
-        pool, seeds = normalise_pool(args.pool), [normalise_tag(s) for s in args.seeds]
-        result = discover(dep, _account(args, dep), seeds, pool=pool)
+        result = discover(dep, _account(account, dep), names, pool=pool)
     except HashtagsError as exc:
-        print(f"igpub: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(result, indent=2))
-        return 0
-    for r in result["results"]:
-        if r["status"] == "added":
-            cost = "new search" if r["counted"] else "repeat, free"
-            print(f"  + #{r['tag']:<30} score {r['score']:>6.1f}  ({cost})")
-        else:
-            print(f"  {'-' if r['status'] == 'skipped' else '!'} #{r['tag']:<30} {r['status']}: {r['reason']}")
-    if result.get("related"):
-        print("  related (not searched): " + " ".join(f"#{t}" for t in result["related"]))
-    b = result["budget"]
-    print(f"pool {result['pool']}: {len(result['added'])} added; budget {b['used']}/{b['limit']} used in 7 days")
-    return 0 if result["added"] or not result["results"] else 1
+        ui.fail(str(exc))
+    if as_json:
+        ui.print_json(result)
+    else:
+        ui.table(
+            None,
+            ["HASHTAG", "RESULT", ">SCORE", "NOTE"],
+            [(f"#{r['tag']}", r["status"], f"{r['score']:.1f}" if r["status"] == "added" else "",
+              ("new search" if r["counted"] else "repeat, free") if r["status"] == "added" else r.get("reason", ""))
+             for r in result["results"]],
+        )
+        if result.get("related"):
+            ui.line("related (not searched): " + " ".join(f"#{t}" for t in result["related"]))
+        b = result["budget"]
+        ui.line(f"pool {result['pool']}: {len(result['added'])} added; budget {b['used']}/{b['limit']} used in 7 days")
+    if not result["added"] and result["results"]:
+        raise typer.Exit(ui.FAILED)
 
 
-def cmd_budget(args: argparse.Namespace) -> int:
-    dep = Deployment.load(stack=args.stack, region=args.region)
+@app.command("budget")
+def cmd_budget(ctx: typer.Context, account: AccountOption = None, as_json: JsonOption = False) -> None:
+    """Unique hashtag searches used in the last 7 days, and when each slot frees."""
+    dep = ui.dep(ctx)
     try:
-        b = budget(dep, _account(args, dep))
+        b = budget(dep, _account(account, dep))
     except HashtagsError as exc:
-        print(f"igpub: {exc}", file=sys.stderr)
-        return 1
-    if args.json:
-        print(json.dumps(b, indent=2))
-        return 0
-    print(f"hashtag searches: {b['used']}/{b['limit']} unique in the last {b['window_s'] // 86400} days, "
-          f"{b['remaining']} left")
+        ui.fail(str(exc))
+    if as_json:
+        ui.print_json(b)
+        return
+    ui.line(f"hashtag searches: {b['used']}/{b['limit']} unique in the last {b['window_s'] // 86400} days, "
+            f"{b['remaining']} left")
     if b["next_free_at"]:
-        print(f"next slot frees: {_when(b['next_free_at'])}")
-    for s in b["slots"]:
-        print(f"  #{s['tag']:<30} first searched {_when(s['first_search'])}  frees {_when(s['frees_at'])}")
-    return 0
-
-
-def _guard(func: Any) -> Any:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            code: int = func(args)
-        except InvalidInput as exc:
-            print(f"igpub: {exc}", file=sys.stderr)
-            return 2
-        return code
-
-    return run
-
-
-def register(sub: Any) -> None:
-    """Add `igpub hashtags ...` to the main parser's subcommands."""
-    h = sub.add_parser("hashtags", help="hashtag pools, discovery (Facebook Login) and the search budget")
-    hs = h.add_subparsers(dest="hashtags_command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--account", help="account id (default: the only connected account)")
-        p.add_argument("--json", action="store_true")
-        return p
-
-    a = common(hs.add_parser("add", help="add hashtags to a pool by hand"))
-    a.add_argument("pool")
-    a.add_argument("tags", nargs="+", metavar="TAG")
-    a.add_argument("--score", type=float, help=f"preference 0-100 (default: keep, or {MANUAL_SCORE:g} when new)")
-    a.set_defaults(func=_guard(cmd_add))
-
-    r = common(hs.add_parser("remove", help="remove hashtags from a pool"))
-    r.add_argument("pool")
-    r.add_argument("tags", nargs="+", metavar="TAG")
-    r.set_defaults(func=_guard(cmd_remove))
-
-    ls = common(hs.add_parser("list", help="the pools and their hashtags, best first"))
-    ls.add_argument("pool", nargs="?")
-    ls.set_defaults(func=_guard(cmd_list))
-
-    d = common(hs.add_parser("discover", help="search hashtags (Facebook Login), score them, add them to a pool"))
-    d.add_argument("seeds", nargs="+", metavar="SEED")
-    d.add_argument("--pool", default=DEFAULT_POOL)
-    d.set_defaults(func=_guard(cmd_discover))
-
-    b = common(hs.add_parser("budget", help="unique hashtag searches used in the last 7 days, and when each frees"))
-    b.set_defaults(func=_guard(cmd_budget))
+        ui.line(f"next slot frees: {_when(b['next_free_at'])}")
+    if b["slots"]:
+        ui.table(None, ["HASHTAG", "FIRST SEARCHED", "FREES"],
+                 [(f"#{s['tag']}", _when(s["first_search"]), _when(s["frees_at"])) for s in b["slots"]])

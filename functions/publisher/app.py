@@ -55,6 +55,22 @@ def _deps() -> tuple[workflow.Deps, PublishGuard]:
     return deps, guard
 
 
+def _run(deps: workflow.Deps, event: TaskEvent) -> dict[str, Any]:
+    match event.step:
+        case "prepare":
+            return workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)
+        case "create":
+            return workflow.create(deps, event.post_id, event.execution_id)
+        case "check":
+            return workflow.check(deps, event.post_id, event.execution_id)
+        case "publish":
+            return workflow.publish(deps, event.post_id, event.execution_id)
+        case "first_comment":
+            return first_comment.run(deps, event.post_id, give_up=event.give_up, error=event.error)
+        case "fail":
+            return workflow.fail(deps, event.post_id, event.outcome, event.error)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_parser(model=TaskEvent)
@@ -63,19 +79,16 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
     aws.take_request_counts()  # count this invocation's AWS requests only
     guard.register_context(context)
     logger.append_keys(post_id=event.post_id, step=event.step)
-    match event.step:
-        case "prepare":
-            outcome = workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)
-        case "create":
-            outcome = workflow.create(deps, event.post_id, event.execution_id)
-        case "check":
-            outcome = workflow.check(deps, event.post_id, event.execution_id)
-        case "publish":
-            outcome = workflow.publish(deps, event.post_id, event.execution_id)
-        case "first_comment":
-            outcome = first_comment.run(deps, event.post_id, give_up=event.give_up, error=event.error)
-        case "fail":
-            outcome = workflow.fail(deps, event.post_id, event.outcome, event.error)
+    try:
+        outcome = _run(deps, event)
+    except Exception as exc:
+        # Every task is safe to run again: a transient AWS error (after boto3's own retries) becomes
+        # AwsTransientError, which the state machine retries with backoff (bounded).
+        what = aws.transient_aws_error(exc)
+        if what is None:
+            raise
+        logger.warning("transient AWS error", extra={"error": what, "aws_requests": aws.take_request_counts()})
+        raise aws.AwsTransientError(f"AWS kept failing ({what})") from exc
     # aws_requests: {"dynamodb.GetItem@<table>": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)
     logger.info(
         "step done",

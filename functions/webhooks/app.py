@@ -63,7 +63,7 @@ def notify() -> Response[str]:
     settings, store, accounts, events = _deps()
     raw = _raw_body()  # the signature covers these exact bytes: check before parsing anything
     secret = str(parameters.get_secret(settings.app_secret_name, max_age=300))
-    if not webhooks.signature_valid(raw, app.current_event.get_header_value("X-Hub-Signature-256"), [secret]):
+    if not webhooks.signature_valid(raw, app.current_event.headers.get("X-Hub-Signature-256"), [secret]):
         metrics.add_metric(name="WebhookSignatureRefused", unit="Count", value=1)
         logger.warning("webhook refused: missing or wrong signature")
         return _text(403, "bad signature")

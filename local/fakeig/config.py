@@ -99,6 +99,12 @@ class FakeConfig(BaseModel):
     carousel_video_max_bytes: int = 300 * 1024 * 1024
     min_aspect_ratio: float = 0.8
     max_aspect_ratio: float = 1.91
+    # Video durations (shortest, longest) in seconds by media_type; outside them a container ends in ERROR.
+    # REELS 3 s - 15 min and STORIES 3 - 60 s as Meta's IG User Media page gives them; VIDEO (carousel items)
+    # has no documented range and uses the Reels one (UNCONFIRMED). A kind missing here is not checked.
+    video_seconds: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"REELS": (3.0, 900.0), "STORIES": (3.0, 60.0), "VIDEO": (3.0, 900.0)}
+    )
     # Used when the video's duration cannot be read from its mvhd box.
     default_video_seconds: float = 10.0
     # UNCONFIRMED: what publishing an already PUBLISHED container does. "duplicate" publishes it

@@ -301,7 +301,7 @@ def _inspect_media(app: FakeApp, kind: _Kind) -> tuple[Problem | None, Fetched |
             problem = got
         else:
             fetched = got
-            problem = media_checks.check_video(got, limit)
+            problem = media_checks.check_video(got, limit, cfg.video_seconds.get(kind.media_type))
     else:
         with app.unlocked():
             got = media_checks.fetch(str(url), cfg.image_max_bytes, cfg.fetch_timeout_seconds)
@@ -394,7 +394,9 @@ def rupload(app: FakeApp, req: Request) -> Response:
                                          keep=media_checks.KEEP_VIDEO_BYTES)
         else:
             got = Fetched(req.body[: media_checks.KEEP_VIDEO_BYTES], len(req.body))
-        problem = got if isinstance(got, Problem) else media_checks.check_video(got, limit)
+        problem = got if isinstance(got, Problem) else media_checks.check_video(
+            got, limit, app.config.video_seconds.get(c.media_type)
+        )
         now = app.now()
         c.awaiting_upload = False
         key = "STORIES_VIDEO" if c.media_type == "STORIES" else c.media_type

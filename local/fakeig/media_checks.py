@@ -155,7 +155,24 @@ def is_video(data: bytes) -> bool:
     return len(data) >= 8 and data[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
 
 
-def check_video(fetched: Fetched, max_bytes: int) -> Problem | None:
+def duration_problem(seconds: float, shortest: float, longest: float) -> Problem:
+    """A video outside its kind's duration range: the container ends in ERROR (Meta documents the ranges on
+    https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media
+    but not the error; the texts here are the fake's own, UNCONFIRMED)."""
+    return Problem(
+        352,
+        2207026,
+        "The video duration is not supported.",
+        "Unsupported video duration",
+        f"The video is {seconds:.1f} seconds long; it must be {shortest:g} to {longest:g} seconds long.",
+        f"Error: The video is {seconds:.1f} seconds long; this kind of video must be {shortest:g} to "
+        f"{longest:g} seconds long.",
+    )
+
+
+def check_video(fetched: Fetched, max_bytes: int, seconds: tuple[float, float] | None = None) -> Problem | None:
+    """Format and size; with ``seconds`` (shortest, longest) also the duration read from the ``mvhd`` box
+    (a video whose duration cannot be read passes, as the fake cannot tell)."""
     if not is_video(fetched.data):
         return Problem(
             352,
@@ -174,6 +191,9 @@ def check_video(fetched: Fetched, max_bytes: int) -> Problem | None:
             f"The video is larger than the maximum of {max_bytes} bytes.",
             f"Error: The video file is larger than the maximum of {max_bytes} bytes. (2207026)",
         )
+    duration = read_mp4_duration(fetched.data) if seconds is not None else None
+    if seconds is not None and duration is not None and not seconds[0] <= duration <= seconds[1]:
+        return duration_problem(duration, *seconds)
     return None
 
 

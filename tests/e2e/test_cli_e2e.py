@@ -65,3 +65,32 @@ def test_post_with_problems_is_not_submitted(
     assert code == 2
     assert "not submitted" in err and "2" in err and "30" in err
     assert [c for c in fake.calls() if c["host"] == "graph.instagram.com"] == []
+
+
+def test_posts_table_has_a_header_and_json_nests_the_request(
+    dep: Deployment, fake: FakeInstagram, account: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["post", "--account", account.account_id, "--url", fake.cdn("image.jpg", w=1080, h=1080),
+                 "--caption", "table test"])
+    assert code == 0, capsys.readouterr()
+    capsys.readouterr()
+    assert main(["posts", "--limit", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "POST ID" in out.splitlines()[1] and "STATUS" in out.splitlines()[1]
+    assert "published" in out
+    assert main(["posts", "--json", "--limit", "1"]) == 0
+    newest = json.loads(capsys.readouterr().out)[0]
+    assert isinstance(newest["request"], dict)
+    assert newest["request"]["caption"] == "table test" and newest["request"]["media"][0]["url"].startswith("http")
+
+
+def test_a_failed_post_is_reported_once_with_exit_code_1(
+    dep: Deployment, fake: FakeInstagram, account: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["post", "--account", account.account_id, "--url", fake.cdn("image.jpg", w=2000, h=800)])  # 2.5:1
+    captured = capsys.readouterr()
+    assert code == 1, captured
+    both = captured.out + captured.err
+    assert both.count("cannot be published") == 1 and captured.err.count("FAILED") == 1
+    assert "Traceback" not in captured.err
+    assert "FAILED" not in captured.out

@@ -3,6 +3,7 @@ EngagementFunction invoked as the CLI does (igpub_cli.api), the fake Instagram a
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from igpub.accounts import Account
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
-from igpub_cli.engagement import EngagementError, account_insights_table, comments_table, insights_table
+from igpub_cli.engagement import EngagementError
 from igpub_cli.local import FakeInstagram, walk_connect_flow
+from igpub_cli.main import main as cli
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def make_due(dep: Deployment, post_id: str) -> None:
 
 
 def test_insights_collected_on_schedule_and_stored_on_the_post(
-    dep: Deployment, fake: FakeInstagram, engaged: Account
+    dep: Deployment, fake: FakeInstagram, engaged: Account, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rec = publish(dep, fake, engaged)
     record = api.posts_repo(dep).get(rec.post_id)
@@ -61,11 +63,16 @@ def test_insights_collected_on_schedule_and_stored_on_the_post(
     assert final is not None and final.insights_due_at is None  # off the schedule after the 7-day collection
     calls = [c for c in fake.calls() if c["route"].endswith("/insights")]
     assert len(calls) == 3 and all("navigation" not in str(c["params"]) for c in calls)  # FEED metrics only
-    table = insights_table(api.post_insights(dep, rec.post_id))
-    assert "reach" in table and "7d" in table
+    assert cli(["insights", rec.post_id]) == 0
+    out = capsys.readouterr().out
+    assert "reach" in out and "7d" in out and "24h" in out
+    assert cli(["insights", rec.post_id, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["insights"]["7d"]["metrics"]["reach"] == values[-1]
 
 
-def test_insights_refresh_and_account_insights(dep: Deployment, fake: FakeInstagram, engaged: Account) -> None:
+def test_insights_refresh_and_account_insights(
+    dep: Deployment, fake: FakeInstagram, engaged: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = publish(dep, fake, engaged)
     fake.advance(86_400)
     fake.set_insights(rec.media_id, reach=4569)
@@ -73,10 +80,13 @@ def test_insights_refresh_and_account_insights(dep: Deployment, fake: FakeInstag
     assert body["insights"]["latest"]["metrics"]["reach"] == 4569
     account = api.account_insights(dep, engaged.account_id, metrics=["reach", "likes"])
     assert set(account["metrics"]) == {"reach", "likes"}
-    assert "reach" in account_insights_table(account)
+    assert cli(["insights", "--account", engaged.account_id]) == 0
+    assert "reach" in capsys.readouterr().out
 
 
-def test_comments_list_reply_hide_unhide_delete(dep: Deployment, fake: FakeInstagram, engaged: Account) -> None:
+def test_comments_list_reply_hide_unhide_delete(
+    dep: Deployment, fake: FakeInstagram, engaged: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
     rec = publish(dep, fake, engaged)
     fake.config(comments_page_size=2)  # several pages: the client follows them
     fan = [fake.add_comment(rec.media_id, f"comment {i}", username=f"fan{i}")["id"] for i in range(5)]
@@ -92,7 +102,10 @@ def test_comments_list_reply_hide_unhide_delete(dep: Deployment, fake: FakeInsta
     api.delete_comment(dep, engaged.account_id, fan[2])
     remaining = {c["id"] for c in api.list_comments(dep, post_id=rec.post_id)}
     assert fan[2] not in remaining and len(remaining) == 4
-    assert "(you) @igpub_demo" in comments_table(api.list_comments(dep, post_id=rec.post_id))
+    assert cli(["comments", "list", rec.post_id]) == 0
+    assert "(you) @igpub_demo" in capsys.readouterr().out
+    assert cli(["comments", "hide", fan[3], "--account", engaged.account_id, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"comment_id": fan[3], "hidden": True}
     api.set_comments_enabled(dep, False, post_id=rec.post_id)
     media = next(m for m in fake.media(engaged.account_id) if m["id"] == rec.media_id)
     assert media["comment_enabled"] is False

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 
 from igpub.accounts import Account
 from igpub.publishing.captions import find_hashtags
+from igpub.publishing.errors import RequestInvalid
 from igpub_cli import api
 from igpub_cli import hashtags as hashtags_cli
 from igpub_cli.deployment import Deployment
@@ -209,7 +211,18 @@ def run_post(dep: Deployment, fake: FakeInstagram, account: Account, *, caption:
 def test_a_post_asking_for_an_empty_pool_goes_out_without_hashtags(
     dep: Deployment, fake: FakeInstagram, account: Account, ig_id: str
 ) -> None:
-    rec, _ = run_post(dep, fake, account, caption="No pool yet", pool="empty", seed=7)
+    request = {"account_id": account.account_id, "kind": "image", "media": [image(fake, 7)],
+               "caption": "No pool yet", "hashtag_pool": "empty"}
+    with pytest.raises(RequestInvalid, match="hashtag pool 'empty' does not exist"):  # the CLI/api refuse it
+        api.submit_post(dep, request)
+    # a caller that starts the execution directly: the post goes out without pool hashtags
+    post_id = uuid.uuid4().hex
+    arn = dep.client("stepfunctions").start_execution(
+        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
+        input=json.dumps({"post_id": post_id, "request": request}),
+    )["executionArn"]
+    rec = api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=120)
+    assert rec.status == "published", rec.failure_reason
     media = next(m for m in fake.media(account.account_id) if m["id"] == rec.media_id)
     assert media["caption"] == "No pool yet" and rec.hashtags == []
 

@@ -299,7 +299,16 @@ def test_account_needing_reauth_fails_at_once(dep: Deployment, fake: FakeInstagr
         ExpressionAttributeValues={":s": {"S": "needs_reauth"}, ":r": {"S": "the token expired"}},
     )
     fake.clear_calls()
-    rec, _ = run(dep, {"account_id": account.account_id, "kind": "image", "media": [image(fake)]})
+    request = {"account_id": account.account_id, "kind": "image", "media": [image(fake)]}
+    with pytest.raises(RequestInvalid, match="reconnect it"):  # igpub_cli.api refuses before starting
+        api.submit_post(dep, request)
+    # a caller that starts the execution directly: the state machine checks too
+    post_id = uuid.uuid4().hex
+    arn = dep.client("stepfunctions").start_execution(
+        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
+        input=json.dumps({"post_id": post_id, "request": request}),
+    )["executionArn"]
+    rec = api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=60)
     assert rec.status == "failed"
     assert "re-authorisation" in (rec.failure_reason or "") and "the token expired" in (rec.failure_reason or "")
     assert ig_calls(fake) == []

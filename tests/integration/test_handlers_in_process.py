@@ -95,6 +95,41 @@ def test_publisher_fail_event_records_the_reason(env: None, dep: Deployment) -> 
     assert "2207052" in item["Item"]["failure_reason"]["S"]
 
 
+def test_prepare_run_again_by_the_same_execution_is_not_a_duplicate(env: None, account: Any) -> None:
+    """A Prepare retried after its claim was written (AWS answered too late, the state machine retried)
+    still owns the post; another execution is the duplicate."""
+    e = event("publisher_prepare") | {"post_id": uuid.uuid4().hex}
+    e["request"] = e["request"] | {"account_id": account.account_id}
+    handler = load("publisher").lambda_handler
+    assert handler(dict(e), Context())["status"] == "ready"
+    assert handler(dict(e), Context())["status"] == "ready"
+    other = dict(e) | {"execution_id": e["execution_id"] + "-other"}
+    assert handler(other, Context())["status"] == "duplicate"
+
+
+def test_transient_aws_error_in_a_task_is_raised_as_aws_transient_error(
+    env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.exceptions import ClientError
+
+    from igpub.publishing import workflow
+    from igpub.repositories.aws import AwsTransientError
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "Decrypt")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Decrypt")
+
+    e = event("publisher_prepare") | {"post_id": uuid.uuid4().hex}
+    monkeypatch.setattr(workflow, "prepare", throttled)
+    with pytest.raises(AwsTransientError, match=r"AWS kept failing \(Decrypt: ThrottlingException\)"):
+        load("publisher").lambda_handler(e, Context())
+    monkeypatch.setattr(workflow, "prepare", broken)
+    with pytest.raises(ClientError):  # not transient: raised as it is
+        load("publisher").lambda_handler(e, Context())
+
+
 def test_webhook_sample_events(env: None, dep: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IGPUB_WEBHOOK_VERIFY_TOKEN_NAME", dep.output("WebhookVerifyTokenArn"))
     get_settings.cache_clear()

@@ -445,3 +445,58 @@ def test_resumable_upload(user: IG) -> None:
         headers={"Authorization": f"OAuth {user.token}", "file_url": user.cdn("missing.mp4")},
     )
     assert user.status(by_url)["status_code"] == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("media_type", "seconds", "extra", "finished"),
+    [
+        ("REELS", 1, {}, False), ("REELS", 3, {}, True), ("REELS", 900, {}, True), ("REELS", 901, {}, False),
+        ("STORIES", 2, {}, False), ("STORIES", 60, {}, True), ("STORIES", 90, {}, False),
+        ("VIDEO", 1, {"is_carousel_item": "true"}, False), ("VIDEO", 30, {"is_carousel_item": "true"}, True),
+        ("VIDEO", 1000, {"is_carousel_item": "true"}, False),
+    ],
+)
+def test_video_duration_out_of_spec_ends_in_error(
+    user: IG, media_type: str, seconds: float, extra: dict[str, str], finished: bool
+) -> None:
+    cid = user.create_ok(media_type=media_type, video_url=user.cdn(f"video.mp4?seconds={seconds}"), **extra)
+    user.advance(60)
+    status = user.status(cid)
+    assert status["status_code"] == ("FINISHED" if finished else "ERROR")
+    if not finished:
+        assert f"is {seconds:.1f} seconds long" in status["status"]
+        if media_type != "VIDEO":  # a carousel item cannot be published on its own anyway
+            assert _code(user.publish(cid)) == (9007, 2207027)
+
+
+def test_video_duration_ranges_are_configurable(user: IG) -> None:
+    user.config(video_seconds={"REELS": [1, 5], "STORIES": [1, 1000]})
+    short = user.create_ok(media_type="REELS", video_url=user.cdn("video.mp4?seconds=2"))
+    long = user.create_ok(media_type="REELS", video_url=user.cdn("video.mp4?seconds=6"))
+    story = user.create_ok(media_type="STORIES", video_url=user.cdn("video.mp4?seconds=600"))
+    user.advance(60)
+    assert [user.status(c)["status_code"] for c in (short, long, story)] == ["FINISHED", "ERROR", "FINISHED"]
+
+
+def test_video_duration_checked_on_resumable_upload(user: IG) -> None:
+    cid = user.create_ok(media_type="REELS", upload_type="resumable")
+    video = user.http.get("/cdn/video.mp4?seconds=1").content
+    user.http.post(
+        f"/rupload.facebook.com/ig-api-upload/v25.0/{cid}", content=video,
+        headers={"Authorization": f"OAuth {user.token}", "offset": "0", "file_size": str(len(video))},
+    )
+    user.advance(60)
+    assert user.status(cid)["status_code"] == "ERROR"
+
+
+def test_duration_problem_unit() -> None:
+    from fakeig.cdn import video_header
+    from fakeig.media_checks import Fetched, check_video
+
+    ok = video_header(10)
+    assert check_video(Fetched(ok, len(ok)), 10**9, (3, 60)) is None
+    assert check_video(Fetched(ok, len(ok)), 10**9, None) is None
+    bad = check_video(Fetched(ok, len(ok)), 10**9, (3, 5))
+    assert bad is not None and bad.status_text.startswith("Error: The video is 10.0 seconds long")
+    unknown = b"\x00\x00\x00\x10ftypisom\x00\x00\x00\x00"  # no moov: duration unknown, not refused
+    assert check_video(Fetched(unknown, len(unknown)), 10**9, (3, 5)) is None

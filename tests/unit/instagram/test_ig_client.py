@@ -17,6 +17,7 @@ from igpub.instagram.errors import (
     AuthError,
     HashtagLimitError,
     InvalidMediaError,
+    InvalidRequestError,
     NetworkError,
     NotReadyError,
     OAuthConfigError,
@@ -384,6 +385,30 @@ def test_create_not_retried_otherwise(first: Item, exc: type[Exception]) -> None
     client, sleep = make(fake)
     with pytest.raises(exc):
         client.create_container("ig1", TOKEN, {"image_url": "https://cdn.example/a.jpg"})
+    assert len(fake.requests) == 1 and sleep.delays == []
+
+
+@pytest.mark.parametrize(
+    "first",
+    [gerr(1, is_transient=False), gerr(2, is_transient=False), gerr(-1, 2207001, is_transient=False),
+     gerr(12345, status=500, is_transient=False)],
+    ids=["1", "2", "-1/2207001", "unknown-500"],
+)
+def test_is_transient_false_is_never_sent_again(first: Item) -> None:
+    """Instagram saying the error is not transient wins over the code: POST /media is sent once."""
+    fake = Fake(first, ok({"id": "c1"}), ok({"id": "c1"}))
+    client, sleep = make(fake)
+    with pytest.raises(InvalidRequestError) as info:
+        client.create_container("ig1", TOKEN, {"image_url": "https://cdn.example/a.jpg"})
+    assert len(fake.requests) == 1 and sleep.delays == []
+    assert "not temporary" in info.value.advice
+
+
+def test_is_transient_false_read_not_retried() -> None:
+    fake = Fake(gerr(1, is_transient=False), ok(STATUS_OK))
+    client, sleep = make(fake)
+    with pytest.raises(InvalidRequestError):
+        client.get_container_status("c1", TOKEN)
     assert len(fake.requests) == 1 and sleep.delays == []
 
 

@@ -17,6 +17,7 @@ from igpub.publishing.media_check import (
     check_image,
     check_video,
     jpeg_dimensions,
+    mp4_duration,
     sniff,
 )
 
@@ -250,3 +251,70 @@ def test_moov_position_unknown_in_a_short_head_is_not_a_problem() -> None:
 def test_large_mdat_box_with_64_bit_size() -> None:
     data = ftyp() + struct.pack(">I", 1) + b"mdat" + struct.pack(">Q", 5 * 2**32) + b"\x00" * 64
     assert "faststart" in check_video(data, 200 * MiB, role="reel")[0]
+
+
+# ------------------------------------------------------------------------------------------ durations
+
+
+def mvhd(seconds: float, *, version: int = 0, timescale: int = 600) -> bytes:
+    ticks = round(seconds * timescale)
+    if version == 1:
+        body = bytes([1, 0, 0, 0]) + struct.pack(">QQIQ", 0, 0, timescale, ticks)
+    else:
+        body = bytes([0, 0, 0, 0]) + struct.pack(">IIII", 0, 0, timescale, ticks)
+    return box(b"mvhd", body + b"\x00" * 80)
+
+
+def video_of(seconds: float, **kw: Any) -> bytes:
+    return ftyp() + box(b"moov", mvhd(seconds, **kw) + box(b"trak", b"\x00" * 40)) + box(b"mdat", b"\x00" * 100)
+
+
+@pytest.mark.parametrize("version", [0, 1])
+def test_mp4_duration_from_mvhd(version: int) -> None:
+    assert mp4_duration(video_of(12.5, version=version)) == 12.5
+    assert mp4_duration(video_of(3600, version=version, timescale=90_000)) == 3600
+
+
+@pytest.mark.parametrize(
+    "head",
+    [MP4_FASTSTART, MP4_MOOV_LAST, MOV, video_of(10)[:40], ftyp() + box(b"moov", box(b"mvhd", b"\x00" * 8)),
+     ftyp() + box(b"moov", mvhd(5, timescale=0)), b""],
+    ids=["no-mvhd", "moov-last", "mov-no-mvhd", "truncated", "short-mvhd", "timescale-0", "empty"],
+)
+def test_mp4_duration_unknown(head: bytes) -> None:
+    assert mp4_duration(head) is None
+
+
+@pytest.mark.parametrize(
+    ("role", "seconds", "ok"),
+    [
+        ("reel", 2.9, False), ("reel", 3.0, True), ("reel", 900.0, True), ("reel", 900.5, False),
+        ("story", 2.5, False), ("story", 3.0, True), ("story", 60.0, True), ("story", 61.0, False),
+        ("story", 90.0, False), ("carousel", 1.0, False), ("carousel", 3.0, True), ("carousel", 900.0, True),
+        ("carousel", 901.0, False),
+    ],
+)
+def test_video_duration_limits(role: str, seconds: float, ok: bool) -> None:
+    data = video_of(seconds)
+    found = check_video(data, len(data), role=role, name="clip.mp4")  # type: ignore[arg-type]
+    assert (found == []) is ok
+    if not ok:
+        assert len(found) == 1 and found[0].startswith(f"clip.mp4 is {seconds:.1f} s long; Instagram accepts {role}")
+        assert ("trim it" if seconds > 3 else "use a longer clip") in found[0]
+
+
+def test_video_duration_message() -> None:
+    data = video_of(1)
+    assert check_video(data, len(data), role="reel", name="a.mp4") == [
+        "a.mp4 is 1.0 s long; Instagram accepts reel videos of 3 s to 15 min: use a longer clip"
+    ]
+    data = video_of(90)
+    assert check_video(data, len(data), role="story", name="s.mp4") == [
+        "s.mp4 is 90.0 s long; Instagram accepts story videos of 3 s to 1 min: trim it"
+    ]
+
+
+def test_video_with_64_bit_moov_size() -> None:
+    moov_payload = mvhd(30)
+    data = ftyp() + struct.pack(">I", 1) + b"moov" + struct.pack(">Q", 16 + len(moov_payload)) + moov_payload
+    assert mp4_duration(data) == 30

@@ -11,6 +11,7 @@ import pytest
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import (
     MAX_SCHEDULE_AHEAD,
+    PAST_TOLERANCE,
     MediaItem,
     PostRequest,
     count_hashtags,
@@ -299,8 +300,27 @@ def test_http_allowed_for_the_local_stack() -> None:
     assert "https or http URL" in problems(req("image", media=[img(url="file:///a.jpg")]), allow_http=True)[0]
 
 
-def test_publish_in_the_past_means_now() -> None:
-    assert problems(req("image", publish_at=at(-timedelta(days=3)))) == []
+def test_publish_a_little_in_the_past_means_now() -> None:
+    assert problems(req("image", publish_at=at(-PAST_TOLERANCE))) == []
+    assert problems(req("image", publish_at=at(-timedelta(minutes=1)))) == []
+
+
+@pytest.mark.parametrize(("back", "says"), [
+    (PAST_TOLERANCE + timedelta(seconds=1), "5 minutes in the past"),
+    (timedelta(hours=5), "5 hours in the past"),
+    (timedelta(days=21), "21 days in the past"),
+])
+def test_publish_further_in_the_past_is_refused(back: timedelta, says: str) -> None:
+    found = problems(req("image", publish_at=at(-back)))
+    assert len(found) == 1 and says in found[0] and "at most 5 minutes back" in found[0]
+
+
+def test_plain_http_is_for_loopback_hosts_only() -> None:
+    for url in ("http://127.0.0.1:9000/a.jpg", "http://localhost/a.jpg", "http://[::1]:8080/a.jpg"):
+        assert problems(req("image", media=[img(url=url)]), allow_http=True) == [], url
+    for url in ("http://cdn.example.com/a.jpg", "http://10.0.0.5/a.jpg", "http://127.0.0.1.example.com/a.jpg"):
+        found = problems(req("image", media=[img(url=url)]), allow_http=True)
+        assert len(found) == 1 and "must use https" in found[0] and "127.0.0.1" in found[0], url
 
 
 def test_many_problems_at_once() -> None:

@@ -5,8 +5,9 @@ Retry rules (design conventions 7):
 
 * reads (GET) are retried on ``TransientError`` (including ``NetworkError``) with full-jitter exponential
   backoff, ``max_read_retries`` times;
-* ``create_container`` is retried only when Instagram says explicitly that nothing was created
-  (1, 2, -1/2207001, -1/2207032, -2/2207003) or when the connection could not be set up;
+* ``create_container`` is retried only when Instagram says explicitly that nothing was created (the error
+  table's ``resend_safe`` rows: 1, 2, -1/2207001, -1/2207032, -2/2207003, unless ``is_transient: false``)
+  or when the connection could not be set up;
 * ``publish`` is never retried, not even on a connection error: the caller checks the container status;
 * code exchanges (single-use codes) are retried only when the connection could not be set up;
 * ``RateLimitedError`` is never slept on here: it carries ``retry_after_s`` for the caller (Step Functions).
@@ -32,6 +33,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from igpub.config import Settings
+from igpub.instagram.error_parsing import parse_error
 from igpub.instagram.errors import (
     InstagramError,
     NetworkError,
@@ -39,7 +41,6 @@ from igpub.instagram.errors import (
     RateLimitedError,
     TransientError,
     UnexpectedResponseError,
-    parse_error,
 )
 from igpub.instagram.models import (
     Comment,
@@ -69,10 +70,6 @@ ME_FIELDS = "user_id,username,account_type,id"
 PAGE_FIELDS = "id,name,access_token,instagram_business_account"
 COMMENT_FIELDS = "id,text,timestamp,username,from,user,hidden,like_count,parent_id"
 
-# (code, subcode) Instagram errors that guarantee no container was created: safe to POST /media again.
-_CREATE_RETRYABLE: frozenset[tuple[int, int | None]] = frozenset(
-    {(1, None), (2, None), (-1, 2207001), (-1, 2207032), (-2, 2207003)}
-)
 # Exceptions raised before any byte of the request left this machine.
 _NOT_SENT = (
     httpx.ConnectError,
@@ -586,9 +583,7 @@ class InstagramClient:
             return retry is _Retry.READ or not error.request_sent
         if retry is _Retry.READ:
             return isinstance(error, TransientError)
-        if retry is _Retry.CREATE and isinstance(error, TransientError) and error.code is not None:
-            return (error.code, error.subcode) in _CREATE_RETRYABLE or (error.code, None) in _CREATE_RETRYABLE
-        return False
+        return retry is _Retry.CREATE and isinstance(error, TransientError) and error.resend_safe
 
     @staticmethod
     def _new_id(body: Any, what: str) -> str:

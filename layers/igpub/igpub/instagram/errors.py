@@ -1,25 +1,28 @@
-"""The Instagram error hierarchy, classified by Graph ``code`` / ``error_subcode`` (never by HTTP status).
+"""The Instagram error hierarchy and ONE table that classifies Graph errors by ``code`` / ``error_subcode``
+(never by HTTP status).
 
-Every classification decision lives in ``_RULES`` below (one ordered table, first match wins); the
-advice shown to people lives in ``_ADVICE``. ``parse_error`` turns any failed response (Graph envelope,
-OAuth envelope of ``api.instagram.com/oauth/access_token``, or a non-JSON body) into one of these.
+Each row of ``ERROR_TABLE`` decides, for the errors it matches, the exception class (what igpub does:
+retry, wait, re-authorise, fail), the default wait of a rate limit, whether a ``POST /media`` may be sent
+again (Instagram says nothing was created), and the advice a person reads. Adding a code is adding one row.
+Sources: Meta's Instagram error codes page
+(https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/error-codes)
+and Graph API error handling (https://developers.facebook.com/docs/graph-api/guides/error-handling),
+unless a row says otherwise.
 
-This module does not import httpx: ``parse_error`` takes anything shaped like a response (``ResponseLike``).
+Turning an HTTP response into one of these exceptions lives in ``igpub.instagram.error_parsing``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar, Protocol
-
-from igpub.instagram.models import Usage
+from typing import Any, ClassVar
 
 __all__ = [
+    "ERROR_TABLE",
     "AuthError",
     "ContainerExpiredError",
+    "ErrorRow",
     "HashtagLimitError",
     "InstagramError",
     "InvalidMediaError",
@@ -32,12 +35,11 @@ __all__ = [
     "PermissionDeniedError",
     "QuotaExhaustedError",
     "RateLimitedError",
-    "ResponseLike",
     "TransientError",
     "UnexpectedResponseError",
     "advice_for_subcode",
     "classify",
-    "parse_error",
+    "row_for",
 ]
 
 
@@ -59,7 +61,6 @@ class InstagramError(Exception):
     """Any failure talking to Instagram / the Graph API."""
 
     kind: ClassVar[str] = "error"
-    retryable: ClassVar[bool] = False  # may the same request be retried right away (with backoff)?
 
     def __init__(
         self,
@@ -73,6 +74,8 @@ class InstagramError(Exception):
         http_status: int | None = None,
         is_transient: bool | None = None,
         error_type: str | None = None,
+        table_advice: str | None = None,
+        resend_safe: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -84,6 +87,9 @@ class InstagramError(Exception):
         self.http_status = http_status
         self.is_transient = is_transient  # the envelope's own flag, as sent (None when absent)
         self.error_type = error_type
+        self.table_advice = table_advice  # the advice of the error table's row that classified it
+        # Instagram said nothing was created: the same POST /media may be sent again (from the table's row)
+        self.resend_safe = resend_safe
 
     def _fields(self) -> dict[str, Any]:
         return {
@@ -95,6 +101,8 @@ class InstagramError(Exception):
             "http_status": self.http_status,
             "is_transient": self.is_transient,
             "error_type": self.error_type,
+            "table_advice": self.table_advice,
+            "resend_safe": self.resend_safe,
         }
 
     def __reduce__(self) -> tuple[Any, ...]:  # keep keyword-only arguments through pickling
@@ -110,13 +118,11 @@ class InstagramError(Exception):
 
     @property
     def advice(self) -> str:
-        """A sentence a person can act on: Instagram's localized ``error_user_msg`` first, then our table."""
-        if self.user_msg:
-            return self.user_msg
-        for key in ((self.code, self.subcode), (None, self.subcode), (self.code, None)):
-            if key != (None, None) and key in _ADVICE:
-                return _ADVICE[key]
-        return self._default_advice()
+        """A sentence a person can act on: Instagram's localized ``error_user_msg`` first, then the advice of
+        the table's row (looked up when the error was built by hand), then the class's own."""
+        if self.table_advice is None and self.code is not None:
+            self.table_advice = row_for(self.code, self.subcode).advice
+        return self.user_msg or self.table_advice or self._default_advice()
 
     def _default_advice(self) -> str:
         return "Instagram rejected the request; see the error message for details."
@@ -137,7 +143,9 @@ class InstagramError(Exception):
 
 def _rebuild(cls: type[InstagramError], message: str, fields: dict[str, Any]) -> InstagramError:
     err = cls.__new__(cls)
-    InstagramError.__init__(err, message, **{k: v for k, v in fields.items() if k != "retry_after_s"})
+    InstagramError.__init__(
+        err, message, **{k: v for k, v in fields.items() if k not in ("retry_after_s", "request_sent")}
+    )
     if isinstance(err, RateLimitedError):
         err.retry_after_s = float(fields.get("retry_after_s") or DEFAULT_RETRY_AFTER_S)
     if isinstance(err, NetworkError):
@@ -149,7 +157,6 @@ class TransientError(InstagramError):
     """Instagram failed for a reason that usually goes away: retry with backoff (reads freely)."""
 
     kind = "transient"
-    retryable = True
 
     def _default_advice(self) -> str:
         return "Instagram had a temporary problem; try again in a moment."
@@ -176,8 +183,6 @@ class NetworkError(TransientError):
 
 
 DEFAULT_RETRY_AFTER_S = 300.0
-_HASHTAG_ADVICE = "The account searched 30 different hashtags in the last 7 days; wait before searching new ones."
-_PERMISSION_ADVICE = "The app lacks a permission for this action; reconnect the account granting all permissions."
 
 
 class RateLimitedError(InstagramError):
@@ -214,11 +219,12 @@ class PermissionDeniedError(InstagramError):
     kind = "permission"
 
     def _default_advice(self) -> str:
-        return _PERMISSION_ADVICE
+        return "The app lacks a permission for this action; reconnect the account granting all permissions."
 
 
 class InvalidRequestError(InstagramError):
-    """The request itself is wrong (parameters, ids, unsupported operation). Not retryable as is."""
+    """The request itself is wrong (parameters, ids, unsupported operation), or Instagram said that
+    retrying will not help (``is_transient: false``). Never sent again as is."""
 
     kind = "invalid_request"
 
@@ -244,8 +250,7 @@ class QuotaExhaustedError(InstagramError):
 class NotReadyError(InstagramError):
     """The container has not finished processing: poll its status, then publish."""
 
-    kind = "not_ready"
-    retryable = False  # retried by polling the container, not by repeating the call
+    kind = "not_ready"  # waited out by polling the container, never by repeating the call
 
     def _default_advice(self) -> str:
         return "The media is still being processed; wait until it is FINISHED before publishing."
@@ -266,7 +271,7 @@ class HashtagLimitError(InstagramError):
     kind = "hashtag_limit"
 
     def _default_advice(self) -> str:
-        return _HASHTAG_ADVICE
+        return "The account searched 30 different hashtags in the last 7 days; wait before searching new ones."
 
 
 class UnexpectedResponseError(InstagramError):
@@ -304,16 +309,20 @@ class OAuthConfigError(OAuthError):
 
 
 # --------------------------------------------------------------------------------------------------------
-# The classification table
+# The table
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
+class ErrorRow:
+    """One decision: the errors it matches, the class they become, and what a person is told."""
+
     cls: type[InstagramError]
     codes: tuple[int, ...] | range
     subcode: int | None = None  # None: any subcode
     ops: tuple[Operation, ...] = ()  # empty: any operation
-    retry_after_s: float | None = None  # default wait for rate limits
+    advice: str | None = None  # None: the class's own advice
+    wait_s: float | None = None  # rate limits: the wait when Instagram's headers give none
+    resend_safe: bool = False  # Instagram guarantees nothing was created: POST /media may be sent again
 
     def matches(self, code: int, subcode: int | None, op: Operation | None) -> bool:
         if code not in self.codes:
@@ -323,125 +332,156 @@ class _Rule:
         return not self.ops or op in self.ops
 
 
-_R = _Rule
+_R = ErrorRow
+_ANY_CODE = range(-(2**31), 2**31)  # rows keyed by a subcode that arrives with varying codes
 _OP = Operation
+_TAG_ADVICE = "The caption tags too many accounts; use at most 20 @-mentions."
 
-# Ordered, first match wins: (code, subcode) rules before (code, any) rules.
-_RULES: tuple[_Rule, ...] = (
-    # --- subcode-specific publishing errors [EC]
-    _R(TransientError, (-2,), 2207003),  # media download took too long
-    _R(ContainerExpiredError, (-2,), 2207020),  # media expired
-    _R(TransientError, (-1,), 2207001),  # Instagram server error
-    _R(TransientError, (-1,), 2207032),  # create media failed, re-create
-    _R(ContainerExpiredError, (-1,), 2207053),  # unknown upload error: new container
-    _R(InvalidRequestError, (-1,), 2207073),  # media type not supported (DELETE)
-    _R(InvalidMediaError, (1,), 2207057),  # thumbnail offset
-    _R(RateLimitedError, (4,), 2207051, retry_after_s=3600.0),  # anti-spam: long backoff
+# Ordered, first match wins: (code, subcode) rows before (code, any) rows.
+ERROR_TABLE: tuple[ErrorRow, ...] = (
+    # --- publishing errors with a subcode (Meta's error codes page)
+    _R(TransientError, (-2,), 2207003, resend_safe=True,
+       advice="Instagram took too long to download the media; try again, or use a smaller file."),
+    _R(ContainerExpiredError, (-2,), 2207020, advice="The media container expired; create a new one."),
+    _R(TransientError, (-1,), 2207001, resend_safe=True, advice="Instagram had a server error; try again."),
+    _R(TransientError, (-1,), 2207032, resend_safe=True, advice="Instagram could not create the media; try again."),
+    _R(ContainerExpiredError, (-1,), 2207053,
+       advice="The video upload failed; create a new container and upload it again."),
+    # "Media Type Not Supported" answers a DELETE of media the API cannot delete (IG Media reference,
+    # https://developers.facebook.com/documentation/instagram-platform/reference/instagram-media)
+    _R(InvalidRequestError, (-1,), 2207073, advice="Instagram cannot delete this kind of media through the API."),
+    _R(InvalidMediaError, (1,), 2207057, advice="The thumbnail offset must be at least 0 and shorter than the video."),
+    _R(RateLimitedError, (4,), 2207051, wait_s=3600.0,
+       advice="Instagram restricted this activity as possible spam; slow down and retry much later."),
     _R(QuotaExhaustedError, (9,), 2207042),
-    _R(ContainerExpiredError, (24,), 2207006),  # media not found
-    _R(ContainerExpiredError, (24,), 2207008),  # builder does not exist or expired
-    _R(PermissionDeniedError, (25,), 2207050),  # account restricted
-    _R(InvalidMediaError, (100,), 2207028),  # carousel size
-    _R(InvalidMediaError, (100,), 2207040),  # too many @-tags
-    _R(InvalidMediaError, (100,), 2207089),  # carousel item published standalone
-    _R(TransientError, (100,), 33, ops=(_OP.READ,)),  # fresh objects unreadable for a while (OBS)
-    _R(OAuthError, (100,), 36007),  # FB: authorization code expired
-    _R(OAuthError, (100,), 36009),  # FB: authorization code used
+    _R(ContainerExpiredError, (24,), 2207006,
+       advice="The media was not found; the token may have expired; create a new container."),
+    _R(ContainerExpiredError, (24,), 2207008,
+       advice="The media container does not exist or expired; create a new one."),
+    _R(PermissionDeniedError, (25,), 2207050,
+       advice="The Instagram account is restricted; its owner must resolve it in the Instagram app."),
+    _R(InvalidRequestError, (100,), 2207023,
+       advice="The media type is unknown; use IMAGE (default), REELS, STORIES, CAROUSEL or VIDEO."),
+    _R(InvalidMediaError, (100,), 2207028, advice="A carousel needs at least 2 and at most 10 photos or videos."),
+    # Product tags (Meta's error codes page: "product tag position / required / invalid product"; the tags
+    # themselves: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media)
+    _R(InvalidRequestError, (100,), 2207035,
+       advice="A product tag's position is invalid: x and y must be between 0.0 and 1.0 (video tags take none)."),
+    _R(InvalidRequestError, (100,), 2207036,
+       advice="Product tags on an image need a position (x and y); add them or remove the tags."),
+    _R(InvalidRequestError, (100,), 2207037,
+       advice="A tagged product is not in the account's approved catalog; check the product id."),
+    _R(InvalidMediaError, (100,), 2207040, advice=_TAG_ADVICE),
+    _R(InvalidMediaError, (100,), 2207089,
+       advice="A carousel item cannot be published on its own; publish the carousel."),
+    _R(TransientError, (100,), 33, ops=(_OP.READ,)),  # fresh objects unreadable for a while (observed 2026-05)
+    _R(OAuthError, (100,), 36007, advice="The authorization code expired; start the connection again."),
+    _R(OAuthError, (100,), 36009, advice="The authorization code was already used; start the connection again."),
+    # --- subcodes seen in container status texts and envelopes of real clients (not on Meta's page; the
+    # advice follows what postiz-app tells its users: https://github.com/gitroomhq/postiz-app/pull/1992)
+    _R(InvalidMediaError, _ANY_CODE, 2207077,
+       advice="Instagram could not download the video; make sure its URL is public, answers quickly and "
+       "serves an MP4 or MOV file within the size limit."),
+    _R(InvalidMediaError, _ANY_CODE, 2207082,
+       advice="Instagram could not process the video; if it has no sound track but audio was added, "
+       "re-encode it with an AAC audio track (or set its original volume to 0) and post again."),
+    # Trial reels (trial_params, Instagram Platform changelog 2025-12-03:
+    # https://developers.facebook.com/documentation/instagram-platform/changelog); the subcode's exact
+    # wording is not published by Meta (UNCONFIRMED), so the advice names both ways out.
+    _R(InvalidRequestError, _ANY_CODE, 2207081,
+       advice="Instagram refused the trial reel: the account may not be eligible for trial reels; post it "
+       "without trial_params (as a normal Reel) or check the account's eligibility in the Instagram app."),
     # --- OAuth exchanges on graph.facebook.com
     _R(OAuthConfigError, (191,)),  # redirect_uri not allowed / not absolute
     _R(OAuthConfigError, (101,)),  # missing client_id
     _R(OAuthError, (100,), ops=(_OP.OAUTH,)),  # e.g. "Error validating verification code"
-    # --- hashtag search (code 18: UNCONFIRMED, from WordPress plugins)
+    # --- hashtag search: code 18 (UNCONFIRMED by Meta; the code WordPress feed plugins handle)
     _R(HashtagLimitError, (18,), ops=(_OP.HASHTAG_SEARCH,)),
-    # --- code-level rules
-    _R(TransientError, (1, 2)),
-    _R(TransientError, (-1, -2)),
-    _R(RateLimitedError, (4, 17, 32, 341, 613), retry_after_s=300.0),
-    _R(RateLimitedError, (80001, 80002, 80006), retry_after_s=900.0),
-    _R(RateLimitedError, (368,), retry_after_s=3600.0),  # temporarily blocked for policy violations
+    # --- token errors with a subcode (Graph API error handling page)
+    _R(AuthError, (190,), 458, advice="The user removed the app from their account; connect the account again."),
+    _R(AuthError, (190,), 459,
+       advice="The account is checkpointed; the user must log in to Instagram/Facebook, then reconnect."),
+    _R(AuthError, (190,), 460,
+       advice="The password changed, which revoked the authorisation; connect the account again."),
+    _R(AuthError, (190,), 463, advice="The access token expired; connect the account again."),
+    _R(AuthError, (190,), 464,
+       advice="The user has not confirmed their account; they must confirm it, then reconnect."),
+    _R(AuthError, (190,), 467, advice="The access token is invalid; connect the account again."),
+    _R(AuthError, (190,), 492, advice="The user's role on the Page changed; connect the account again."),
+    # --- code-level rows
+    _R(TransientError, (1, 2), resend_safe=True),  # unknown / service error (nothing created)
+    _R(TransientError, (-1, -2)),  # other server-side publishing errors
+    _R(RateLimitedError, (4,), wait_s=300.0, advice="The app made too many calls to Instagram; wait and retry."),
+    _R(RateLimitedError, (17,), wait_s=300.0, advice="This account made too many calls to Instagram; wait and retry."),
+    _R(RateLimitedError, (32, 341, 613), wait_s=300.0),
+    _R(RateLimitedError, (80002,), wait_s=900.0,
+       advice="Too many calls for this Instagram account; wait and retry."),
+    _R(RateLimitedError, (80001, 80006), wait_s=900.0),  # business use case limits of Pages / Messenger
+    _R(RateLimitedError, (368,), wait_s=3600.0,
+       advice="The account is temporarily blocked for policy reasons; retry later."),
     _R(AuthError, (190, 102)),
     _R(PermissionDeniedError, (3, 10)),
     _R(PermissionDeniedError, range(200, 300)),
     _R(ContainerExpiredError, (24,)),
     _R(QuotaExhaustedError, (9,)),
     _R(NotReadyError, (9007,)),
-    _R(InvalidMediaError, (36000, 36001, 36003, 36004, 352, 9004)),
-    _R(InvalidRequestError, (100, 506)),
+    _R(InvalidMediaError, (9004,),
+       advice="Instagram could not fetch the media from its URL; the URL must be public and valid."),
+    _R(InvalidMediaError, (36000,), advice="The image is too large; it must be at most 8 MB."),
+    _R(InvalidMediaError, (36001,), advice="The image format is not supported; use JPEG."),
+    _R(InvalidMediaError, (36003,), advice="The image aspect ratio must be between 4:5 and 1.91:1."),
+    _R(InvalidMediaError, (36004,),
+       advice="The caption is too long: at most 2200 characters, 30 hashtags and 20 @-mentions."),
+    _R(InvalidMediaError, (352,), advice="The video format is not supported; use MOV or MP4."),
+    _R(InvalidRequestError, (506,), advice="This looks like a duplicate post; Instagram refused it."),
+    _R(InvalidRequestError, (100,)),
 )
 
-# Advice for people, keyed (code, subcode), (None, subcode) or (code, None). error_user_msg wins over this.
-_ADVICE: Mapping[tuple[int | None, int | None], str] = {
-    (None, 2207003): "Instagram took too long to download the media; try again, or use a smaller file.",
-    (None, 2207020): "The media container expired; create a new one.",
-    (None, 2207001): "Instagram had a server error; try again.",
-    (None, 2207032): "Instagram could not create the media; try again.",
-    (None, 2207053): "The video upload failed; create a new container and upload it again.",
-    (None, 2207057): "The thumbnail offset must be at least 0 and shorter than the video.",
-    (None, 2207051): "Instagram restricted this activity as possible spam; slow down and retry much later.",
-    (None, 2207042): "The account reached its publishing limit for the last 24 hours; publish later.",
-    (None, 2207006): "The media was not found; the token may have expired; create a new container.",
-    (None, 2207008): "The media container does not exist or expired; create a new one.",
-    (None, 2207050): "The Instagram account is restricted; its owner must resolve it in the Instagram app.",
-    (None, 2207023): "The media type is unknown; use IMAGE (default), REELS, STORIES, CAROUSEL or VIDEO.",
-    (None, 2207028): "A carousel needs at least 2 and at most 10 photos or videos.",
-    (None, 2207040): "The caption tags too many accounts; use at most 20 @-mentions.",
-    (None, 2207089): "A carousel item cannot be published on its own; publish the carousel.",
-    (None, 2207026): "The video format is not supported; use MOV or MP4.",
-    (None, 2207052): "Instagram could not fetch the media from its URL; the URL must be public and valid.",
-    (None, 2207027): "The media is still being processed; wait until it is FINISHED before publishing.",
-    (None, 2207004): "The image is too large; it must be at most 8 MB.",
-    (None, 2207005): "The image format is not supported; use JPEG.",
-    (None, 2207009): "The image aspect ratio must be between 4:5 and 1.91:1.",
-    (None, 2207010): "The caption is too long: at most 2200 characters, 30 hashtags and 20 @-mentions.",
-    (None, 36007): "The authorization code expired; start the connection again.",
-    (None, 36009): "The authorization code was already used; start the connection again.",
-    (None, 458): "The user removed the app from their account; connect the account again.",
-    (None, 459): "The account is checkpointed; the user must log in to Instagram/Facebook, then reconnect.",
-    (None, 460): "The password changed, which revoked the authorisation; connect the account again.",
-    (None, 463): "The access token expired; connect the account again.",
-    (None, 464): "The user has not confirmed their account; they must confirm it, then reconnect.",
-    (None, 467): "The access token is invalid; connect the account again.",
-    (None, 492): "The user's role on the Page changed; connect the account again.",
-    (1, None): "Instagram had a temporary problem; try again in a moment.",
-    (2, None): "Instagram had a temporary problem; try again in a moment.",
-    (4, None): "The app made too many calls to Instagram; wait and retry.",
-    (17, None): "This account made too many calls to Instagram; wait and retry.",
-    (18, None): _HASHTAG_ADVICE,
-    (80002, None): "Too many calls for this Instagram account; wait and retry.",
-    (10, None): _PERMISSION_ADVICE,
-    (190, None): "The Instagram authorisation is no longer valid; connect the account again.",
-    (368, None): "The account is temporarily blocked for policy reasons; retry later.",
-    (506, None): "This looks like a duplicate post; Instagram refused it.",
-    (9004, None): "Instagram could not fetch the media from its URL; the URL must be public and valid.",
-    (36000, None): "The image is too large; it must be at most 8 MB.",
-    (36001, None): "The image format is not supported; use JPEG.",
-    (36003, None): "The image aspect ratio must be between 4:5 and 1.91:1.",
-    (36004, None): "The caption is too long: at most 2200 characters, 30 hashtags and 20 @-mentions.",
-    (352, None): "The video format is not supported; use MOV or MP4.",
+# The subcodes that come with a code-level row: a container's ``status`` text carries only the subcode.
+_SUBCODE_CODES: dict[int, int] = {
+    2207004: 36000, 2207005: 36001, 2207009: 36003, 2207010: 36004, 2207026: 352, 2207052: 9004,
+    2207027: 9007, 2207042: 9,
 }
 
-# OAuth-envelope messages (lower-cased substrings) that point at our configuration rather than the user.
-_OAUTH_CONFIG_MARKERS = (
-    "invalid platform app",
-    "redirect_uri",
-    "redirect uri",
-    "invalid client",
-    "client_id",
+# Used instead of a transient row's decision when the envelope says ``is_transient: false``.
+NOT_TRANSIENT = ErrorRow(
+    InvalidRequestError,
+    (),
+    advice="Instagram reported an error it marks as not temporary, so igpub did not retry it; check the "
+    "post's media and options, and give Instagram's fbtrace_id to Meta support if it persists.",
 )
-_OAUTH_ADVICE = {
-    "invalid platform app": "The Instagram app id/secret are wrong (probably the Facebook app's were used); "
-    "an operator must configure the Instagram app credentials.",
-    "matching code was not found or was already used": "The authorization code expired or was already used; "
-    "start the connection again.",
-}
+_UNKNOWN = ErrorRow(InvalidRequestError, ())
+_HTTP_5XX = ErrorRow(TransientError, ())
+_HTTP_429 = ErrorRow(RateLimitedError, ())
+_HTTP_401 = ErrorRow(AuthError, ())
 
 
-def advice_for_subcode(subcode: int, code: int | None = None) -> str:
-    """Advice for a bare subcode, e.g. the one a container's ``status`` text carries on ERROR."""
-    for key in ((code, subcode), (None, subcode)):
-        if key in _ADVICE:
-            return _ADVICE[key]
-    return "Check the media against Instagram's specifications and try again."
+def row_for(
+    code: int | None,
+    subcode: int | None = None,
+    *,
+    op: Operation | None = None,
+    http_status: int | None = None,
+    is_transient: bool | None = None,
+) -> ErrorRow:
+    """The row that decides a Graph error. ``is_transient: false`` is honoured: Instagram saying that
+    retrying will not help turns a transient row into ``NOT_TRANSIENT`` (never retried, whatever the code).
+    Rate limits and the publishing quota are waits, not retries, and stay as they are."""
+    if code is not None:
+        for row in ERROR_TABLE:
+            if row.matches(code, subcode, op):
+                if is_transient is False and issubclass(row.cls, TransientError):
+                    return NOT_TRANSIENT
+                return row
+    if is_transient:
+        return _HTTP_5XX
+    if http_status is not None and http_status >= 500:
+        return NOT_TRANSIENT if is_transient is False else _HTTP_5XX
+    if code is None and http_status == 429:
+        return _HTTP_429
+    if code is None and http_status == 401:
+        return _HTTP_401
+    return _UNKNOWN
 
 
 def classify(
@@ -453,150 +493,18 @@ def classify(
     is_transient: bool | None = None,
 ) -> tuple[type[InstagramError], float | None]:
     """The exception class for a Graph error (and the default wait for rate limits)."""
+    row = row_for(code, subcode, op=op, http_status=http_status, is_transient=is_transient)
+    return row.cls, row.wait_s
+
+
+def advice_for_subcode(subcode: int, code: int | None = None) -> str:
+    """Advice for a bare subcode, e.g. the one a container's ``status`` text carries on ERROR."""
+    code = code if code is not None else _SUBCODE_CODES.get(subcode)
+    for row in ERROR_TABLE:
+        if row.subcode == subcode and (code is None or code in row.codes):
+            return row.advice or row.cls("")._default_advice()
     if code is not None:
-        for rule in _RULES:
-            if rule.matches(code, subcode, op):
-                return rule.cls, rule.retry_after_s
-    if is_transient:
-        return TransientError, None
-    if http_status is not None and http_status >= 500:
-        return TransientError, None
-    if code is None and http_status == 429:
-        return RateLimitedError, None
-    if code is None and http_status in (401,):
-        return AuthError, None
-    return InvalidRequestError, None
-
-
-# --------------------------------------------------------------------------------------------------------
-# Parsing
-
-
-class ResponseLike(Protocol):
-    """What ``parse_error`` needs from an HTTP response (an ``httpx.Response`` fits)."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
-
-    @property
-    def content(self) -> bytes: ...
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-def _as_str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _retry_after_header(headers: Mapping[str, str]) -> float | None:
-    raw = headers.get("retry-after") or headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
-
-
-def _regain_s(headers: Mapping[str, str]) -> float | None:
-    try:
-        usage = Usage.from_headers(headers)
-    except (ValueError, TypeError):
-        return None
-    regain = usage.regain_after_s
-    return regain if regain > 0 else None
-
-
-def _oauth_error(message: str, error_type: str | None, code: int | None, status: int) -> OAuthError:
-    low = message.lower()
-    cls: type[OAuthError] = OAuthConfigError if any(m in low for m in _OAUTH_CONFIG_MARKERS) else OAuthError
-    advice = next((text for marker, text in _OAUTH_ADVICE.items() if marker in low), None)
-    return cls(
-        message,
-        code=code,
-        user_msg=advice,
-        http_status=status,
-        error_type=error_type,
-    )
-
-
-def parse_error(response: ResponseLike, *, op: Operation | None = None) -> InstagramError:
-    """The exception for a failed response: Graph envelope, OAuth envelope or a non-JSON body."""
-    status = response.status_code
-    body: Any
-    try:
-        body = json.loads(response.content) if response.content else None
-    except (ValueError, UnicodeDecodeError):
-        body = None
-
-    if isinstance(body, dict):
-        # OAuth envelope of api.instagram.com/oauth/access_token (and the legacy {"meta":{...}} form)
-        oauth = body if "error_message" in body else body.get("meta")
-        if isinstance(oauth, dict) and "error_message" in oauth:
-            return _oauth_error(
-                str(oauth.get("error_message") or "OAuth error"),
-                _as_str(oauth.get("error_type")),
-                _as_int(oauth.get("code")),
-                status,
-            )
-        err = body.get("error")
-        if isinstance(err, dict):
-            return _graph_error(err, response, op)
-        if isinstance(err, str):  # {"error":"invalid_request","error_description":"..."}
-            desc = _as_str(body.get("error_description")) or err
-            if op is Operation.OAUTH:
-                return _oauth_error(desc, err, None, status)
-            cls, _ = classify(None, http_status=status)
-            return _build(cls, desc, None, response, http_status=status)
-
-    text = response.content[:200].decode("utf-8", "replace").strip() if response.content else ""
-    message = f"HTTP {status}" + (f": {text}" if text and body is None else "")
-    cls, _ = classify(None, op=op, http_status=status)
-    return _build(cls, message, None, response, http_status=status)
-
-
-def _graph_error(err: Mapping[str, Any], response: ResponseLike, op: Operation | None) -> InstagramError:
-    code = _as_int(err.get("code"))
-    subcode = _as_int(err.get("error_subcode"))
-    transient_flag = err.get("is_transient")
-    is_transient = transient_flag if isinstance(transient_flag, bool) else None
-    cls, default_wait = classify(code, subcode, op=op, http_status=response.status_code, is_transient=is_transient)
-    message = _as_str(err.get("message")) or f"Graph API error {code}"
-    kwargs: dict[str, Any] = {
-        "code": code,
-        "subcode": subcode,
-        "user_title": _as_str(err.get("error_user_title")),
-        "user_msg": _as_str(err.get("error_user_msg")),
-        "fbtrace_id": _as_str(err.get("fbtrace_id")),
-        "http_status": response.status_code,
-        "is_transient": is_transient,
-        "error_type": _as_str(err.get("type")),
-    }
-    return _build(cls, message, default_wait, response, **kwargs)
-
-
-def _build(
-    cls: type[InstagramError],
-    message: str,
-    default_wait: float | None,
-    response: ResponseLike,
-    **kwargs: Any,
-) -> InstagramError:
-    if issubclass(cls, RateLimitedError):
-        wait = _regain_s(response.headers) or _retry_after_header(response.headers) or default_wait
-        return cls(message, retry_after_s=wait, **kwargs)
-    return cls(message, **kwargs)
+        row = row_for(code, subcode)
+        if row is not _UNKNOWN:
+            return row.advice or row.cls("")._default_advice()
+    return "Check the media against Instagram's specifications and try again."

@@ -2,9 +2,16 @@
 
 Pure functions over the first bytes of a file (``head``, e.g. the first 64 KiB) and its total size:
 no boto3, no Pillow, so the Lambda layer stays small. They catch what Instagram would reject after a
-long wait (reference §4): non-JPEG images, multi-picture (MPO) JPEGs, oversized files, feed images
-outside 4:5 .. 1.91:1, videos that are not MP4/MOV, and videos whose ``moov`` atom is not at the front.
-Every message names the file and says what to do.
+long wait (media specifications of https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-user/media):
+non-JPEG images, multi-picture (MPO) JPEGs, oversized files, feed images outside 4:5 .. 1.91:1, videos
+that are not MP4/MOV, videos whose ``moov`` atom is not at the front, and videos whose duration (the
+``mvhd`` box) is outside what Instagram accepts for their kind. Every message names the file and says
+what to do.
+
+The duration comes from a tiny reader of the ``moov/mvhd`` box in the file's first bytes rather than a
+library such as mutagen: Instagram requires the ``moov`` atom at the front, so the 64 KiB head that igpub
+already reads (one ranged S3 GET) holds it, and mutagen would want a seekable file (the whole object)
+and add a dependency to the layer for four integers.
 
 Sizes: the reference writes "8 MB", "300 MB", "100 MB" without saying decimal or binary; igpub reads
 them as MiB (8 MiB = 8,388,608 bytes).
@@ -18,6 +25,9 @@ from typing import Literal
 MiB = 1024 * 1024
 IMAGE_MAX_BYTES = 8 * MiB
 VIDEO_MAX_BYTES: dict[str, int] = {"reel": 300 * MiB, "story": 100 * MiB, "carousel": 300 * MiB}
+# Durations in seconds (Reels 3 s - 15 min, story videos 3 - 60 s, from the IG User Media page above).
+# Carousel video items: Meta's page gives no separate range; igpub applies the Reels one (UNCONFIRMED).
+VIDEO_SECONDS: dict[str, tuple[float, float]] = {"reel": (3.0, 900.0), "story": (3.0, 60.0), "carousel": (3.0, 900.0)}
 # Feed images: 4:5 (0.8) .. 1.91:1, compared with integers: 4/5 <= w/h <= 191/100.
 FEED_MIN_RATIO = (4, 5)
 FEED_MAX_RATIO = (191, 100)
@@ -33,9 +43,11 @@ __all__ = [
     "HEAD_BYTES",
     "IMAGE_MAX_BYTES",
     "VIDEO_MAX_BYTES",
+    "VIDEO_SECONDS",
     "check_image",
     "check_video",
     "jpeg_dimensions",
+    "mp4_duration",
     "sniff",
 ]
 
@@ -191,6 +203,56 @@ def _moov_before_mdat(head: bytes) -> bool | None:
     return None
 
 
+def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes in ``data[start:end]``, stopping at the first one
+    that does not fit (a box that runs past ``data`` ends the walk)."""
+    out: list[tuple[bytes, int, int]] = []
+    i = start
+    while i + 8 <= end:
+        size = int.from_bytes(data[i : i + 4], "big")
+        box = data[i + 4 : i + 8]
+        header = 8
+        if size == 1:  # 64-bit size follows the type
+            if i + 16 > end:
+                break
+            size = int.from_bytes(data[i + 8 : i + 16], "big")
+            header = 16
+        elif size == 0:  # to the end of the enclosing box
+            size = end - i
+        if size < header:
+            break
+        out.append((box, i + header, min(i + size, end)))
+        i += size
+    return out
+
+
+def mp4_duration(head: bytes) -> float | None:
+    """The duration in seconds from the ``moov/mvhd`` box (version 0 or 1) within ``head``, or None when
+    ``head`` does not hold it (no moov at the front, or a truncated header)."""
+    for box, start, end in _boxes(head, 0, len(head)):
+        if box != b"moov":
+            continue
+        for inner, istart, iend in _boxes(head, start, end):
+            if inner != b"mvhd":
+                continue
+            body = head[istart:iend]
+            if len(body) >= 20 and body[0] == 0:
+                timescale = int.from_bytes(body[12:16], "big")
+                duration = int.from_bytes(body[16:20], "big")
+            elif len(body) >= 32 and body[0] == 1:
+                timescale = int.from_bytes(body[20:24], "big")
+                duration = int.from_bytes(body[24:32], "big")
+            else:
+                return None
+            return duration / timescale if timescale else None
+        return None
+    return None
+
+
+def _duration_text(seconds: float) -> str:
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
+
+
 def check_video(
     head: bytes, size: int, *, role: Literal["reel", "story", "carousel"], name: str = "the video"
 ) -> list[str]:
@@ -198,7 +260,8 @@ def check_video(
 
     MP4 or MOV (an ``ftyp`` box at the start), at most 300 MiB for reels and carousel items and
     100 MiB for stories, and the ``moov`` atom before the media data ("moov atom at front") when that
-    can be seen in ``head``. Codec, frame rate and duration need a real parser and are not checked.
+    can be seen in ``head``, and a duration within ``VIDEO_SECONDS`` for the role when ``head`` holds the
+    ``mvhd`` box. Codec and frame rate need a real parser and are not checked.
     """
     kind = sniff(head)
     if kind not in ("mp4", "mov"):
@@ -215,5 +278,13 @@ def check_video(
         problems.append(
             f"{name} has its index (moov atom) after the media data; Instagram needs it at the front: "
             "re-mux it, e.g. ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4"
+        )
+    duration = mp4_duration(head)
+    shortest, longest = VIDEO_SECONDS[role]
+    if duration is not None and not shortest <= duration <= longest:
+        fix = "trim it" if duration > longest else "use a longer clip"
+        problems.append(
+            f"{name} is {duration:.1f} s long; Instagram accepts {role} videos of {_duration_text(shortest)} "
+            f"to {_duration_text(longest)}: {fix}"
         )
     return problems

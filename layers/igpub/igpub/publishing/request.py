@@ -16,6 +16,7 @@ wrong the model cannot be built, so only the shape problems are reported in that
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -33,6 +34,7 @@ from igpub.publishing.captions import (
     count_mentions,
 )
 from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.kinds import KINDS, REEL_ONLY_FIELDS, MediaType, PostKind
 
 __all__ = [
     "ALT_TEXT_MAX_CHARS",
@@ -40,6 +42,7 @@ __all__ = [
     "CAROUSEL_MIN_ITEMS",
     "MAX_COLLABORATORS",
     "MAX_SCHEDULE_AHEAD",
+    "PAST_TOLERANCE",
     "MediaItem",
     "MediaType",
     "PostKind",
@@ -51,14 +54,12 @@ __all__ = [
     "count_mentions",
     "infer_media_type",
     "parse_request",
+    "schedule_problems",
     "validate_request",
 ]
 
-PostKind = Literal["image", "carousel", "reel", "story"]
-MediaType = Literal["image", "video"]
-
-CAROUSEL_MIN_ITEMS = 2
-CAROUSEL_MAX_ITEMS = 10
+CAROUSEL_MIN_ITEMS = KINDS["carousel"].min_items
+CAROUSEL_MAX_ITEMS = KINDS["carousel"].max_items
 ALT_TEXT_MAX_CHARS = 1000
 MAX_COLLABORATORS = 3
 HASHTAG_COUNT_MAX = MAX_HASHTAGS
@@ -66,6 +67,9 @@ HASHTAG_COUNT_MAX = MAX_HASHTAGS
 # publish time and a schedule only needs a Step Functions Wait (which can wait up to a year). 75 days
 # keeps schedules within reach of a token refresh cycle and catches typos in the year or month.
 MAX_SCHEDULE_AHEAD = timedelta(days=75)
+# A publish_at up to this much in the past means "now" (a clock a little behind, or a post written a
+# minute ago); further back it is far more likely a wrong date than a wish to publish at once.
+PAST_TOLERANCE = timedelta(minutes=5)
 
 _EXTENSIONS: dict[str, MediaType] = {
     ".jpg": "image",
@@ -75,13 +79,6 @@ _EXTENSIONS: dict[str, MediaType] = {
 }
 _CLIENT_POST_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _USERNAME_RE = re.compile(r"[A-Za-z0-9._]{1,30}")
-_REEL_ONLY = ("cover_url", "thumb_offset", "share_to_feed", "audio_name", "trial_params")
-_KIND_NAMES: dict[str, str] = {
-    "image": "an image post",
-    "carousel": "a carousel",
-    "reel": "a reel",
-    "story": "a story",
-}
 
 
 def infer_media_type(location: str) -> MediaType | None:
@@ -207,7 +204,20 @@ def _check_url(field: str, url: str, *, allow_http: bool) -> list[str]:
             problems.append(f"{field} must be an {' or '.join(allowed)} URL: {url!r}")
     elif not parts.netloc:
         problems.append(f"{field} has no host name: {url!r}")
+    elif scheme == "http" and not _loopback(parts.hostname or ""):  # AllowHttpMedia: the local stack's fake only
+        problems.append(
+            f"{field} must use https: plain http is allowed for the local stack's own host (127.0.0.1) only: {url!r}"
+        )
     return problems
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return False
 
 
 def _check_user_tags(field: str, tags: list[UserTag], *, position_required: bool) -> list[str]:
@@ -229,23 +239,24 @@ def _check_user_tags(field: str, tags: list[UserTag], *, position_required: bool
 
 
 def _check_media_counts(req: PostRequest) -> list[str]:
+    spec = KINDS[req.kind]
     n = len(req.media)
-    types = [m.type for m in req.media]
-    if req.kind == "carousel":
-        if not CAROUSEL_MIN_ITEMS <= n <= CAROUSEL_MAX_ITEMS:
-            return [f"a carousel takes {CAROUSEL_MIN_ITEMS} to {CAROUSEL_MAX_ITEMS} media items; got {n}"]
+    if not spec.single:
+        if not spec.min_items <= n <= spec.max_items:
+            return [f"{spec.label} takes {spec.min_items} to {spec.max_items} media items; got {n}"]
         return []
     if n != 1:
-        hint = ' (use kind "carousel" for 2 to 10 items)' if n > 1 and req.kind != "story" else ""
-        return [f"{_KIND_NAMES[req.kind]} takes exactly 1 media item; got {n}{hint}"]
-    if req.kind == "image" and types[0] != "image":
-        return ['an image post needs an image, but media[0] is a video (use kind "reel" for a video)']
-    if req.kind == "reel" and types[0] != "video":
-        return ['a reel needs a video, but media[0] is an image (use kind "image" for a photo)']
+        hint = ""
+        if n > 1 and spec.suggest_carousel:
+            hint = f' (use kind "carousel" for {CAROUSEL_MIN_ITEMS} to {CAROUSEL_MAX_ITEMS} items)'
+        return [f"{spec.label} takes exactly 1 media item; got {n}{hint}"]
+    if spec.media_type is not None and req.media[0].type != spec.media_type:
+        return [spec.wrong_media]
     return []
 
 
 def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
+    spec = KINDS[req.kind]
     problems: list[str] = []
     for i, item in enumerate(req.media):
         where = f"media[{i}]"
@@ -262,15 +273,15 @@ def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
         if item.alt_text is not None:
             if item.type != "image":
                 problems.append(f"{where}.alt_text: alt text is only for images, and this item is a video")
-            elif req.kind == "story":
-                problems.append(f"{where}.alt_text: Instagram does not take alt text on stories")
+            elif not spec.alt_text:
+                problems.append(f"{where}.alt_text: Instagram does not take alt text on {spec.plural}")
             elif len(item.alt_text) > ALT_TEXT_MAX_CHARS:
                 problems.append(
                     f"{where}.alt_text is {len(item.alt_text)} characters; the limit is {ALT_TEXT_MAX_CHARS}"
                 )
         if item.user_tags:
-            if req.kind != "carousel":
-                problems.append(f"{where}.user_tags: for {_KIND_NAMES[req.kind]}, put user_tags at the post level")
+            if spec.user_tags != "items":
+                problems.append(f"{where}.user_tags: for {spec.label}, put user_tags at the post level")
             elif item.type == "video":
                 problems.append(f"{where}.user_tags: Instagram does not allow user tags on videos inside a carousel")
             else:
@@ -279,9 +290,10 @@ def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
 
 
 def _check_caption(req: PostRequest) -> list[str]:
-    if req.kind == "story":
+    spec = KINDS[req.kind]
+    if not spec.caption:
         if req.caption:
-            return ["stories have no caption (Instagram ignores it); remove caption or post to the feed"]
+            return [f"{spec.plural} have no caption (Instagram ignores it); remove caption or post to the feed"]
         return []
     problems: list[str] = []
     length = caption_length(req.caption)
@@ -323,13 +335,13 @@ def _check_first_comment(req: PostRequest) -> list[str]:
 
 def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
     problems: list[str] = []
-    kind = _KIND_NAMES[req.kind]
+    spec = KINDS[req.kind]
     if not req.account_id.strip():
         problems.append("account_id is empty")
 
     if req.collaborators:
-        if req.kind == "story":
-            problems.append("collaborators: stories cannot have collaborators")
+        if not spec.collaborators:
+            problems.append(f"collaborators: {spec.plural} cannot have collaborators")
         elif len(req.collaborators) > MAX_COLLABORATORS:
             problems.append(
                 f"collaborators has {len(req.collaborators)} usernames; Instagram allows at most {MAX_COLLABORATORS}"
@@ -340,15 +352,15 @@ def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
                 problems.append(f"collaborators[{i}] {name!r} is not an Instagram username{hint}")
 
     if req.location_id is not None:
-        if req.kind == "story":
-            problems.append("location_id: stories cannot have a location (stickers are not supported)")
+        if not spec.location:
+            problems.append(f"location_id: {spec.plural} cannot have a location (stickers are not supported)")
         elif not req.location_id.strip():
             problems.append("location_id is empty")
 
-    if req.kind != "reel":
-        for name in _REEL_ONLY:
+    if not spec.reel_options:
+        for name in REEL_ONLY_FIELDS:
             if getattr(req, name) is not None:
-                problems.append(f"{name} is only for reels, not for {kind}")
+                problems.append(f"{name} is only for reels, not for {spec.label}")
     else:
         if req.cover_url is not None:
             problems += _check_url("cover_url", req.cover_url, allow_http=allow_http)
@@ -356,31 +368,41 @@ def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
             problems.append(f"thumb_offset is {req.thumb_offset}; it is in milliseconds and must be >= 0")
 
     if req.user_tags:
-        if req.kind == "carousel":
-            problems.append("user_tags: on a carousel, put user_tags on each image item (media[i].user_tags)")
+        if spec.user_tags == "items":
+            problems.append(f"user_tags: on {spec.label}, put user_tags on each image item (media[i].user_tags)")
         else:
-            image = req.kind == "image"
-            problems += _check_user_tags("user_tags", req.user_tags, position_required=image)
+            problems += _check_user_tags("user_tags", req.user_tags, position_required=spec.tag_position_required)
 
     if req.client_post_id is not None and not _CLIENT_POST_ID_RE.fullmatch(req.client_post_id):
         problems.append(f"client_post_id {req.client_post_id!r} must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -")
 
     if req.hashtag_count is not None and not 0 <= req.hashtag_count <= HASHTAG_COUNT_MAX:
         problems.append(f"hashtag_count is {req.hashtag_count}; it must be between 0 and {HASHTAG_COUNT_MAX}")
-    if req.kind == "story" and (req.hashtag_pool is not None or req.hashtag_count):
-        problems.append("hashtag_pool/hashtag_count: stories have no caption, so no hashtags can be added")
+    if not spec.caption and (req.hashtag_pool is not None or req.hashtag_count):
+        problems.append(f"hashtag_pool/hashtag_count: {spec.plural} have no caption, so no hashtags can be added")
     return problems
 
 
 def _check_schedule(req: PostRequest, now: datetime) -> list[str]:
-    at = req.publish_at
+    return schedule_problems(req.publish_at, now)
+
+
+def schedule_problems(at: datetime | None, now: datetime) -> list[str]:
+    """What is wrong with ``at`` as a publish_at: no time zone, further back than ``PAST_TOLERANCE``,
+    or further ahead than ``MAX_SCHEDULE_AHEAD``."""
     if at is None:
         return []
     if at.utcoffset() is None:
         return [
             f"publish_at {at.isoformat()!r} has no time zone; add one, e.g. {at.isoformat()}Z or {at.isoformat()}+02:00"
         ]
-    # A time in the past means "as soon as possible" (the Wait state passes at once).
+    # Up to PAST_TOLERANCE in the past means "as soon as possible" (the Wait state passes at once).
+    if at < now - PAST_TOLERANCE:
+        ago = now - at
+        return [
+            f"publish_at {at.isoformat()} is {_ago(ago)} in the past (at most {PAST_TOLERANCE.seconds // 60} minutes "
+            "back is taken as now); check the date, or leave publish_at out to publish now"
+        ]
     limit = now + MAX_SCHEDULE_AHEAD
     if at > limit:
         return [
@@ -388,6 +410,14 @@ def _check_schedule(req: PostRequest, now: datetime) -> list[str]:
             f"(the latest is {limit.replace(microsecond=0).isoformat()})"
         ]
     return []
+
+
+def _ago(delta: timedelta) -> str:
+    if delta >= timedelta(days=2):
+        return f"{delta.days} days"
+    if delta >= timedelta(hours=2):
+        return f"{int(delta.total_seconds() // 3600)} hours"
+    return f"{int(delta.total_seconds() // 60)} minutes"
 
 
 def validate_request(req: PostRequest, *, allow_http: bool = False, now: datetime | None = None) -> list[str]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from igpub import insights
 from igpub.accounts import Account
@@ -37,6 +37,7 @@ from igpub.instagram.models import ContainerStatus
 from igpub.observability import logger, metrics
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.kinds import KINDS, parent_params
 from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.publishing.request import MediaItem, PostRequest, parse_request
 from igpub.repositories.accounts import AccountRepository, StaleTokenVersion
@@ -128,8 +129,8 @@ def _error_outcome(
 # ----------------------------------------------------------------------------------- prepare
 def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
     problems: list[str] = []
-    items: list[tuple[MediaItem, str]] = [(m, req.kind) for m in req.media]
-    for item, kind in items:
+    spec = KINDS[req.kind]
+    for item in req.media:
         if not item.key:
             continue
         peek = deps.media.peek(item.key)
@@ -137,13 +138,9 @@ def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
             problems.append(f"{item.key}: no such file in the media bucket {deps.media.bucket}")
             continue
         if item.type == "image":
-            role: Literal["feed", "story"] = "story" if kind == "story" else "feed"
-            problems += media_check.check_image(peek.head, peek.size, role=role, name=item.key)
+            problems += media_check.check_image(peek.head, peek.size, role=spec.image_role, name=item.key)
         else:
-            vrole: Literal["reel", "story", "carousel"] = (
-                "reel" if kind == "reel" else "story" if kind == "story" else "carousel"
-            )
-            problems += media_check.check_video(peek.head, peek.size, role=vrole, name=item.key)
+            problems += media_check.check_video(peek.head, peek.size, role=spec.video_role, name=item.key)
     return problems
 
 
@@ -239,93 +236,9 @@ def _media_url(deps: Deps, item: MediaItem) -> str:
     return deps.media.presigned_url(item.key, deps.settings.presigned_url_ttl_s)
 
 
-def _tags(tags: list[Any]) -> list[dict[str, Any]]:
-    out = []
-    for t in tags:
-        d: dict[str, Any] = {"username": t.username}
-        if t.x is not None and t.y is not None:
-            d["x"], d["y"] = t.x, t.y
-        out.append(d)
-    return out
-
-
-def _drop_empty(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if v not in (None, "", [], {})}
-
-
 def item_params(deps: Deps, req: PostRequest, caption: str) -> list[dict[str, Any]]:
     """The container parameters of each item (a single post has one)."""
-    m = req.media
-    if req.kind == "image":
-        return [
-            _drop_empty(
-                {
-                    "image_url": _media_url(deps, m[0]),
-                    "caption": caption,
-                    "alt_text": m[0].alt_text,
-                    "location_id": req.location_id,
-                    "user_tags": _tags(req.user_tags or m[0].user_tags),
-                    "collaborators": req.collaborators,
-                }
-            )
-        ]
-    if req.kind == "reel":
-        return [
-            _drop_empty(
-                {
-                    "media_type": "REELS",
-                    "video_url": _media_url(deps, m[0]),
-                    "caption": caption,
-                    "share_to_feed": req.share_to_feed,
-                    "collaborators": req.collaborators,
-                    "cover_url": req.cover_url,
-                    "audio_name": req.audio_name,
-                    "user_tags": _tags(req.user_tags or m[0].user_tags),
-                    "location_id": req.location_id,
-                    "thumb_offset": req.thumb_offset,
-                    "trial_params": req.trial_params.model_dump() if req.trial_params else None,
-                }
-            )
-        ]
-    if req.kind == "story":
-        key = "image_url" if m[0].type == "image" else "video_url"
-        return [
-            _drop_empty(
-                {
-                    "media_type": "STORIES",
-                    key: _media_url(deps, m[0]),
-                    "user_tags": _tags(req.user_tags or m[0].user_tags),
-                }
-            )
-        ]
-    out = []
-    for item in m:
-        if item.type == "image":
-            out.append(
-                _drop_empty(
-                    {
-                        "image_url": _media_url(deps, item),
-                        "is_carousel_item": True,
-                        "alt_text": item.alt_text,
-                        "user_tags": _tags(item.user_tags),
-                    }
-                )
-            )
-        else:
-            out.append({"media_type": "VIDEO", "video_url": _media_url(deps, item), "is_carousel_item": True})
-    return out
-
-
-def parent_params(req: PostRequest, caption: str, children: list[str]) -> dict[str, Any]:
-    return _drop_empty(
-        {
-            "media_type": "CAROUSEL",
-            "children": children,
-            "caption": caption,
-            "collaborators": req.collaborators,
-            "location_id": req.location_id,
-        }
-    )
+    return KINDS[req.kind].items(req, caption, lambda item: _media_url(deps, item))
 
 
 def _load(deps: Deps, post_id: str) -> tuple[PostRecord, PostRequest, Account | None]:
@@ -408,7 +321,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
             if cid in ready:
                 continue
             st = deps.client.get_container_status(cid, token, account_id=account.account_id)
-            what = f"item {i + 1} of the carousel" if req.kind == "carousel" else f"the {req.kind}"
+            what = f"item {i + 1} of the {req.kind}" if KINDS[req.kind].parent else f"the {req.kind}"
             if st.status_code == "ERROR":
                 return _container_failure(st, what)
             if st.status_code == "EXPIRED":
@@ -418,7 +331,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
         if ready != list(_ready(rec)):
             rec = deps.posts.update(rec.post_id, deps.clock(), ready_containers=ready)
         pending = [c for c in rec.item_containers if c not in ready]
-        if not pending and req.kind == "carousel":
+        if not pending and KINDS[req.kind].parent:
             if rec.parent_container is None:
                 parent = deps.client.create_container(
                     account.account_id, token, parent_params(req, rec.caption, rec.item_containers)
@@ -426,7 +339,7 @@ def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, toke
                 rec = deps.posts.update(rec.post_id, deps.clock(), parent_container=parent.id)
             st = deps.client.get_container_status(rec.parent_container or "", token, account_id=account.account_id)
             if st.status_code == "ERROR":
-                return _container_failure(st, "the carousel")
+                return _container_failure(st, f"the {req.kind}")
             if st.status_code == "EXPIRED":
                 return _expired(deps, rec)
             if st.status_code not in ("FINISHED", "PUBLISHED"):
@@ -633,13 +546,21 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     if outcome and outcome.get("reason"):
         reason, code = str(outcome["reason"]), str(outcome.get("code") or "failed")
     elif error:
-        cause = str(error.get("Cause") or "")
+        cause, error_type = str(error.get("Cause") or ""), str(error.get("Error", "error"))
         try:
-            cause = json.loads(cause).get("errorMessage", cause)
+            body = json.loads(cause)
+            cause, error_type = body.get("errorMessage", cause), body.get("errorType") or error_type
         except (ValueError, AttributeError):
             pass
-        reason = f"igpub hit an unexpected error ({error.get('Error', 'error')}): {cause[:300]}. Post again."
-        code = "internal"
+        if error_type == "AwsTransientError" or cause.startswith("AWS kept failing"):
+            reason = (
+                f"{cause[:300]} in every retry igpub made. "
+                "AWS was throttling or failing at the time: post again in a few minutes."
+            )
+            code = "aws_transient"
+        else:
+            reason = f"igpub hit an unexpected error ({error_type}): {cause[:300]}. Post again."
+            code = "internal"
     elif outcome:
         reason = f"igpub got an outcome it does not handle ({outcome.get('status')!r}); this is a bug. Post again."
         code = "internal"
@@ -651,6 +572,11 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
         return {"status": Status.FAILED, "reason": reason}
     if rec.status == "published":  # never turn a published post into a failed one
         return {"status": Status.PUBLISHED, "reason": "already published"}
+    if code == "aws_transient" and rec.publish_attempted_at:
+        reason = reason.replace(
+            "post again in a few minutes.",
+            "igpub could not confirm whether Instagram published it, so check the account before posting again.",
+        )
     deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)

@@ -14,6 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -23,6 +30,69 @@ if TYPE_CHECKING:
     from mypy_boto3_stepfunctions.client import SFNClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
+
+# Error codes of AWS APIs that say "try again": throttling, a server-side failure, a timeout on AWS's side.
+# (DynamoDB, KMS, Secrets Manager, S3; https://docs.aws.amazon.com/general/latest/gr/api-retries.html)
+TRANSIENT_AWS_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "InternalServiceError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "KMSInternalException",
+        "DependencyTimeoutException",
+        "TransactionInProgressException",
+    }
+)
+_TRANSIENT_CANCEL_REASONS = frozenset({"ThrottlingError", "TransactionConflict", "ProvisionedThroughputExceeded"})
+_NETWORK_ERRORS = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
+
+
+class AwsTransientError(Exception):
+    """A task met an AWS error that goes away by itself (throttling, 5xx, a timeout) after boto3's own retries.
+
+    The publisher raises it instead of the botocore error, so that on AWS the state machine's Retry can
+    name it (``AwsTransientError``); the local emulator reports every Lambda error as
+    ``Runtime.HandlerError``, which the same Retry lists (see the README, "Transient AWS errors").
+    """
+
+
+def transient_aws_error(exc: BaseException) -> str | None:
+    """What went wrong, when ``exc`` (or an exception it was raised from, e.g. inside Powertools) is a
+    transient AWS error; None otherwise (a bug, a permission, a missing table: retrying does not help)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _NETWORK_ERRORS):
+            return f"{type(current).__name__}: {current}"
+        if isinstance(current, ClientError):
+            error = current.response.get("Error", {})
+            code = str(error.get("Code", ""))
+            status = int(current.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            operation = getattr(current, "operation_name", "") or "call"
+            reasons = {str(r.get("Code")) for r in current.response.get("CancellationReasons", []) or []}
+            if code in TRANSIENT_AWS_CODES or status >= 500 or (
+                code == "TransactionCanceledException" and reasons & _TRANSIENT_CANCEL_REASONS
+            ):
+                return f"{operation}: {code or status}"
+            return None
+        current = current.__cause__ or current.__context__
+    return None
 
 _requests: Counter[str] = Counter()
 _requests_lock = threading.Lock()

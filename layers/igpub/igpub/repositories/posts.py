@@ -21,10 +21,11 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
+from igpub.publishing.kinds import KINDS
 from igpub.repositories import aws
 
-PostStatus = Literal["scheduled", "creating", "processing", "published", "failed"]
-FINAL = ("published", "failed")
+PostStatus = Literal["scheduled", "creating", "processing", "published", "failed", "cancelled"]
+FINAL = ("published", "failed", "cancelled")
 
 
 class PostRecord(BaseModel):
@@ -67,7 +68,8 @@ class PostRecord(BaseModel):
     @property
     def publish_container(self) -> str | None:
         """The container handed to media_publish (the carousel parent, or the single item)."""
-        if self.kind == "carousel":
+        spec = KINDS.get(self.kind)  # type: ignore[call-overload]
+        if spec is not None and spec.parent:
             return self.parent_container
         return self.item_containers[0] if self.item_containers else None
 

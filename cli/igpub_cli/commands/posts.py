@@ -1,0 +1,141 @@
+"""`igpub post` and `igpub posts`: publish, and see what was published."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from igpub.publishing.kinds import KINDS
+from igpub.publishing.request import infer_media_type
+from igpub_cli import api, ui
+from igpub_cli.deployment import Deployment
+
+# the --kind choices come from the post-kind spec table (one home per kind)
+Kind = StrEnum("Kind", {name: name for name in KINDS})  # type: ignore[misc]
+DEFAULT_KIND = Kind("image")
+
+
+def _media(dep: Deployment, kind: Kind, urls: list[str], files: list[Path], post_id: str) -> list[dict[str, Any]]:
+    media: list[dict[str, Any]] = []
+    for url in urls:
+        item: dict[str, Any] = {"url": url}
+        if infer_media_type(url) is None:
+            item["type"] = "video" if kind == "reel" else "image"
+        media.append(item)
+    for path in files:
+        key = api.upload_media(dep, path, prefix=f"uploads/{post_id}")
+        ui.line(f"uploaded {path} -> s3://{dep.output('MediaBucketName')}/{key}", stderr=True)
+        media.append({"key": key})
+    return media
+
+
+def _finish(rec: api.PostRecord) -> None:
+    if rec.status == "published":
+        ui.line(f"published: media {rec.media_id}")
+        ui.line(f"permalink: {rec.permalink or '(not available yet)'}")
+        return
+    if rec.status == "cancelled":
+        raise ui.CliError(f"post {rec.post_id} was cancelled", ui.FAILED)
+    raise ui.CliError(f"post {rec.post_id} FAILED: {rec.failure_reason}", ui.FAILED)
+
+
+def post(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(help="Account id to publish on. Default: the only active "
+                                                     "account (see `igpub accounts`).")] = None,
+    kind: Annotated[Kind, typer.Option(help="What to publish.")] = DEFAULT_KIND,
+    url: Annotated[list[str] | None, typer.Option(
+        metavar="URL", help="Public https URL of an image or video; repeat for a carousel. Quote it in the shell "
+        "if it has ? or &.")] = None,
+    file: Annotated[list[Path] | None, typer.Option(
+        metavar="PATH", help="Local JPEG/MP4/MOV to upload to the media bucket; repeatable.")] = None,
+    caption: Annotated[str, typer.Option(help="The caption (at most 2,200 characters, 30 hashtags, "
+                                              "20 mentions).")] = "",
+    alt_text: Annotated[str | None, typer.Option(help="Alt text of the first image, for screen readers.")] = None,
+    location_id: Annotated[str | None, typer.Option(help="A Facebook Page id to tag as the location.")] = None,
+    collaborator: Annotated[list[str] | None, typer.Option(
+        metavar="USERNAME", help="Username to invite as a collaborator; repeatable (at most 3).")] = None,
+    cover_url: Annotated[str | None, typer.Option(help="Reel: URL of a cover image.")] = None,
+    share_to_feed: Annotated[bool, typer.Option("--share-to-feed", help="Reel: also show it in the feed "
+                                                                        "grid.")] = False,
+    publish_at: Annotated[str | None, typer.Option(help="When to publish: ISO 8601 with a time zone, e.g. "
+                                                        "2026-12-01T09:00:00+01:00. Default: now. At most "
+                                                        f"{api.PAST_TOLERANCE_MIN} minutes in the past.")] = None,
+    client_post_id: Annotated[str | None, typer.Option(help="Your id for the post: submitting the same id "
+                                                            "twice publishes once. Default: a random id.")] = None,
+    hashtag_pool: Annotated[str | None, typer.Option(help="Add hashtags from this pool to the caption "
+                                                          "(see `igpub hashtags list`).")] = None,
+    hashtag_count: Annotated[int | None, typer.Option(help="How many hashtags to take from the pool. "
+                                                           "Default: the deployment's HashtagsPerPost.")] = None,
+    request: Annotated[Path | None, typer.Option(help="A JSON file with the whole post request instead of "
+                                                      "the options.")] = None,
+    no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once the post is submitted; "
+                                                            "follow it with `igpub posts`.")] = False,
+) -> None:
+    """Publish a post and follow it until it is published or failed.
+
+    Bad input (an account that is not connected, an unknown hashtag pool, a missing file, a time in the past)
+    is refused before anything starts, with exit code 2.
+    """
+    files = file or []
+    api.check_files(files)  # before anything is looked up, uploaded or started
+    dep = ui.dep(ctx)
+    if request is not None:
+        data: dict[str, Any] = api.read_request_file(request)
+    else:
+        post_id = client_post_id or uuid.uuid4().hex
+        account_id = account or api.only_active_account(dep)
+        data = {"account_id": account_id, "kind": kind.value, "caption": caption, "client_post_id": post_id}
+        for key, value in (("location_id", location_id), ("publish_at", publish_at), ("cover_url", cover_url),
+                           ("hashtag_pool", hashtag_pool), ("hashtag_count", hashtag_count)):
+            if value is not None:
+                data[key] = value
+        if collaborator:
+            data["collaborators"] = collaborator
+        if share_to_feed:
+            data["share_to_feed"] = True
+        api.preflight(dep, account_id=account_id, hashtag_pool=hashtag_pool, publish_at=publish_at)
+        data["media"] = _media(dep, kind, url or [], files, post_id)
+        if alt_text and data["media"]:
+            data["media"][0]["alt_text"] = alt_text
+    sub = api.submit_post(dep, data)
+    ui.line(f"post {sub.post_id} started ({sub.execution_arn})")
+    if no_wait:
+        return
+    _finish(api.watch_post(dep, sub, on_progress=ui.line))
+
+
+def posts(
+    ctx: typer.Context,
+    account: Annotated[str | None, typer.Option(help="Only this account's posts.")] = None,
+    limit: Annotated[int, typer.Option(help="How many posts, newest first.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the request as an object) instead of a "
+                                                         "table.")] = False,
+) -> None:
+    """Recent posts with their status, permalink or failure reason."""
+    found = api.list_posts(ui.dep(ctx), account_id=account, limit=limit)
+    if as_json:
+        ui.print_json([api.record_dict(p) for p in found])
+        return
+    if not found:
+        ui.line("No posts yet. Publish one: igpub post --url 'https://...' --caption '...'")
+        return
+    ui.table(
+        None,
+        ["CREATED (UTC)", "POST ID", "KIND", "STATUS", "PUBLISH AT", "PERMALINK OR REASON"],
+        [(p.created_at[:19].replace("T", " "), p.post_id, p.kind, p.status, _publish_at(p),
+          p.permalink or p.failure_reason or "") for p in found],
+    )
+
+
+def _publish_at(rec: api.PostRecord) -> str:
+    try:
+        value = json.loads(rec.request).get("publish_at")
+    except ValueError:
+        return ""
+    return str(value or "")[:19].replace("T", " ")
