@@ -203,6 +203,11 @@ def _handle(app: FakeApp, req: Request) -> Response:
                 user = _user(app, str(body.get("user_id") or app.config.default_username))
                 d = webhooks.enqueue(app, user, list(body.get("changes") or []), signature, body.get("time"))
                 return Response.json(webhooks.delivery_public(d))
+            case ["webhooks", "test"] if m == "POST":
+                # The App Dashboard's "Test" button: canned values, signed like any delivery.
+                user = _user(app, str(_body(req).get("user_id") or app.config.default_username))
+                d = webhooks.enqueue(app, user, [webhooks.DASHBOARD_TEST_CHANGE])
+                return Response.json(webhooks.delivery_public(d))
             case ["webhooks", "verify"] if m == "POST":
                 body = _body(req)
                 if not app.config.webhook_callback_url:

@@ -33,6 +33,14 @@ WEBHOOK_FIELDS = ("comments", "live_comments", "messages", "message_reactions", 
                   "messaging_referral", "messaging_seen", "messaging_optins", "messaging_handover",
                   "standby", "message_edit", "message_echoes")
 
+# The App Dashboard's "Test" payload for `comments` (values seen in many public clients).
+DASHBOARD_TEST_CHANGE: dict[str, Any] = {
+    "field": "comments",
+    "value": {"from": {"id": "232323232", "username": "test"}, "media": {"id": "123123123",
+              "media_product_type": "FEED"}, "id": "17865799348089039", "parent_id": "1231231234",
+              "text": "This is an example."},
+}
+
 
 def secret(app: FakeApp) -> str:
     return app.config.webhook_secret or app.config.ig_app_secret

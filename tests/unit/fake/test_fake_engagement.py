@@ -346,3 +346,27 @@ def test_mention_shape_is_configurable(eng: IG, receiver: _Receiver) -> None:
     eng.ctl("POST", "/webhooks/deliver")
     fields = [json.loads(b)["entry"][0]["changes"][0]["field"] for b, _ in receiver.bodies]
     assert fields == ["comments", "mentions"]
+
+
+def test_reels_metrics_and_feed_refusal(eng: IG) -> None:
+    cid = eng.create_ok(media_type="REELS", video_url=eng.cdn("video.mp4?seconds=12&mb=1"))
+    eng.advance(60)
+    media_id = eng.publish(cid).json()["id"]
+    eng.advance(86400)
+    names = {i["name"] for i in eng.get(f"/{media_id}/insights",
+                                         metric="reach,ig_reels_avg_watch_time,ig_reels_video_view_total_time")
+             .json()["data"]}
+    assert names == {"reach", "ig_reels_avg_watch_time", "ig_reels_video_view_total_time"}
+    assert "follows" in error_of(eng.get(f"/{media_id}/insights", metric="follows"))["message"]
+    assert "not shared to Facebook" in error_of(eng.get(f"/{media_id}/insights", metric="crossposted_views"))["message"]
+    feed = _post_media(eng)
+    err = error_of(eng.get(f"/{feed}/insights", metric="ig_reels_avg_watch_time"))
+    assert "does not support the ig_reels_avg_watch_time metric" in err["message"]
+
+
+def test_dashboard_test_payload(eng: IG, receiver: _Receiver) -> None:
+    eng.config(webhook_callback_url=receiver.url)
+    eng.ctl("POST", "/webhooks/test", json={})
+    eng.ctl("POST", "/webhooks/deliver")
+    value = json.loads(receiver.bodies[0][0])["entry"][0]["changes"][0]["value"]
+    assert value["from"]["id"] == "232323232" and value["text"] == "This is an example."
