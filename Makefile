@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos validate clean
+.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos burst mutation validate clean invoke api lambda-image
 
 venv: $(VENV)/.installed
 
@@ -21,8 +21,19 @@ up: venv            ## start ministack + the fake Instagram, build and deploy ig
 deploy: venv        ## build and deploy again into the running local stack
 	local/stack.sh deploy
 
-down:               ## stop what `make up` started
+down:               ## stop what `make up` (and `make invoke`/`make api`) started
+	local/samlocal.sh docker-down
 	local/stack.sh down
+
+invoke: venv        ## sam local invoke FUNCTION=<logical id> EVENT=events/<file>.json against the running stack
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=OAuthFunction EVENT=events/oauth_connect.json"; exit 2; }
+	local/samlocal.sh invoke "$(FUNCTION)" "$(EVENT)"
+
+api: venv           ## sam local start-api for the OAuth routes (PORT=3000) against the running stack
+	local/samlocal.sh api $(or $(PORT),3000)
+
+lambda-image:       ## the Lambda base image for sam local: the real one, or the cached stand-in
+	local/samlocal.sh image
 
 status:
 	local/stack.sh status
@@ -46,13 +57,19 @@ validate: venv      ## template checks: sam validate --lint and cfn-lint
 	.samenv/bin/cfn-lint template.yaml
 
 test: venv lint typecheck validate   ## everything: lint, types, template, unit + integration + e2e on the local stack
-	local/with-stack.sh $(VENV)/bin/pytest tests -q
+	local/with-stack.sh $(VENV)/bin/pytest tests -q -rs
 
 bench: venv         ## speed and cost figures (needs `make up`)
 	$(PY) -m bench.run
 
-chaos: venv         ## the fault suite at 500 posts (needs `make up`)
+chaos: venv         ## the fault suite at 500 posts, Instagram and AWS faults (needs `make up`)
 	$(PY) -m bench.chaos
+
+burst: venv         ## the 9 o'clock burst: N posts over M accounts, one publish_at (needs `make up`; not in CI)
+	$(PY) -m bench.burst $(BURST_ARGS)
+
+mutation: venv      ## mutation run over the error table and the request validation (offline, ~30 min)
+	$(PY) -m bench.mutation
 
 clean: down
 	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache

@@ -1,51 +1,182 @@
-"""Cold start of each built function, as a ratio to a floor measured in the same run.
+"""Cold start of each built function, as ratios to two floors measured in the same run.
 
-A cold start here is a fresh interpreter (``python -S``, so nothing but what is on PYTHONPATH) that
-imports the handler module and does its cold-start work (``app._deps()``: settings, repositories,
-clients); the floor is a fresh interpreter that imports boto3 and creates one DynamoDB client. The
-path holds only what Lambda would give the function: its folder from ``.aws-sam/build``, the layer's
-``python/`` folder and boto3 (the runtime's, pinned like the emulator's). PYTHONDONTWRITEBYTECODE is
-set because Lambda's code folders are read-only: whatever bytecode the artifact does not ship is
-compiled again at every cold start. Runs are interleaved (floor, each function, floor, ...) and the
-median wall time of each is reported.
+A run is a fresh interpreter (``python -S``: nothing but what is on PYTHONPATH) whose path holds only
+what Lambda would give the function: its folder from ``.aws-sam/build``, the layer's ``python/`` folder
+and boto3 (the runtime's, pinned like the emulator's). It gets the deployed function's environment
+(read from the emulator) with ``AWS_ENDPOINT_URL`` pointing at the local stack, so it talks to the same
+tables, key, bucket and fake Instagram as the deployed Lambda. PYTHONDONTWRITEBYTECODE is set because
+Lambda's code folders are read-only: whatever bytecode the artifact does not ship is compiled again at
+every cold start. Each run reports two times, both from the moment the interpreter was started:
+
+* ``init``: the handler module imported and its cold-start work done (what Lambda bills as INIT);
+* ``first result``: the first invocation of the function's sample event (``events/``) has returned,
+  i.e. the cold start as a user feels it.
+
+The floors, each run the same way:
+
+* ``bare``: ``import boto3``, one DynamoDB client; its first result is one GetItem.
+* ``libraries``: the same plus what igpub is built on, each doing the least it can: pydantic (one small
+  model, validating the event), httpx (one ``httpx.Client``), Powertools' Logger and Metrics (the
+  handler decorated with ``inject_lambda_context`` and ``log_metrics``) and the Powertools utilities that
+  function uses (parser; idempotency for the publisher; event handler and parameters for OAuth). Its
+  first result is one GetItem too, so the gap to a function is igpub's own imports and work plus the
+  requests the function really sends (listed per function: ``aws_requests``).
+
+Runs are interleaved (bare, libraries, function, bare, ... for each function) and medians and minimums
+are reported; ratios are of medians (and of minimums), measured in the same run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / ".aws-sam" / "build"
+EVENTS = ROOT / "events"
 RUNTIME_DEPS = ROOT / ".run" / "lambda-runtime-deps"
 RUNTIME_BOTO3 = "boto3==1.43.106"  # local/stack.sh EMU_BOTO3
 
-FLOOR_CODE = "import boto3; boto3.client('dynamodb')"
-FUNCTION_CODE = "import app; app._deps()"
-
-# what the template's environment gives every function (values only need to be well-formed)
-ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-    "POWERTOOLS_SERVICE_NAME": "igpub",
-    "POWERTOOLS_METRICS_NAMESPACE": "igpub",
-    "IGPUB_ACCOUNTS_TABLE": "accounts",
-    "IGPUB_POSTS_TABLE": "posts",
-    "IGPUB_USAGE_TABLE": "usage",
-    "IGPUB_STATES_TABLE": "states",
-    "IGPUB_IDEMPOTENCY_TABLE": "idempotency",
-    "IGPUB_KMS_KEY_ID": "key",
-    "IGPUB_MEDIA_BUCKET": "bucket",
-    "IGPUB_APP_SECRET_NAME": "secret",
-    "IGPUB_INSTAGRAM_APP_ID": "app",
+# the sample event each function's cold start answers (events/)
+SAMPLE_EVENTS = {
+    "PublisherFunction": "publisher_prepare.json",
+    "RefresherFunction": "refresh_schedule.json",
+    "HashtagsFunction": "hashtags_budget.json",
+    "OAuthFunction": "oauth_connect.json",
 }
+# the Powertools utilities each function uses beyond Logger and Metrics
+UTILITIES = {
+    "PublisherFunction": ["parser", "idempotency"],
+    "RefresherFunction": ["parser"],
+    "HashtagsFunction": ["parser"],
+    "OAuthFunction": ["event_handler", "parameters"],
+}
+
+# Run in the child: BENCH_T0 is the parent's time.time() just before it started the interpreter.
+# BENCH_MODE is "function" (import app, call its handler on each event of BENCH_EVENTS) or a floor
+# (BENCH_FLOOR_CODE defines `handler`). Prints one JSON line: init_s, result_s, rss_init_kb,
+# rss_peak_kb, results (the statuses), aws_requests.
+PROBE = r'''
+import json, os, sys, time
+t0 = float(os.environ["BENCH_T0"])
+def hwm_kb():  # this process's peak RSS (VmHWM; ru_maxrss would include the parent's before exec)
+    with open("/proc/self/status") as f:
+        return int(next(x for x in f if x.startswith("VmHWM:")).split()[1])
+class Context:
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "bench")
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:" + function_name
+    aws_request_id = "bench-request"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+    def __init__(self):
+        self._deadline = time.time() + 900
+    def get_remaining_time_in_millis(self):
+        return int((self._deadline - time.time()) * 1000)
+events = json.loads(os.environ["BENCH_EVENTS"])
+if os.environ["BENCH_MODE"] == "function":
+    import app
+    if hasattr(app, "_deps"):
+        app._deps()
+    handler = app.lambda_handler
+    from igpub.repositories import aws as _aws
+    _take, _total = _aws.take_request_counts, {}
+    def _counting():
+        c = _take()
+        for k, v in c.items():
+            _total[k] = _total.get(k, 0) + v
+        return c
+    _aws.take_request_counts = _counting
+else:
+    ns = {}
+    exec(os.environ["BENCH_FLOOR_CODE"], ns)
+    handler = ns["handler"]
+t_init = time.time() - t0
+cpu_init = sum(os.times()[:2])
+rss_init = hwm_kb()
+results, t_result = [], None
+for ev in events:
+    r = handler(ev, Context())
+    if t_result is None:
+        t_result = time.time() - t0
+        cpu_result = sum(os.times()[:2])
+    tries = 0
+    while isinstance(r, dict) and r.get("wait_s") and ev.get("step") in ("create", "check") and tries < 60:
+        time.sleep(min(float(r["wait_s"]), 1.0))  # a Wait state, compressed
+        r, tries = handler(ev, Context()), tries + 1
+    if isinstance(r, dict) and "refreshed" in r:
+        results.append(f"refreshed {r['refreshed']}, failed {r.get('failed')}")
+    else:
+        results.append(r.get("status", r.get("statusCode", "ok")) if isinstance(r, dict) else str(r)[:40])
+counts = {}
+if os.environ["BENCH_MODE"] == "function":
+    _counting()
+    counts = {k.split("@")[0]: v for k, v in _total.items()}
+sys.stdout.write("BENCH " + json.dumps({"init_s": t_init, "result_s": t_result, "rss_init_kb": rss_init,
+    "cpu_init_s": cpu_init, "cpu_result_s": cpu_result,
+    "rss_peak_kb": hwm_kb(), "results": results,
+    "aws_requests": counts}) + "\n")
+'''
+
+BARE_FLOOR = """
+import boto3
+_ddb = boto3.client("dynamodb")
+def handler(event, context):
+    _ddb.get_item(TableName=__import__("os").environ["IGPUB_ACCOUNTS_TABLE"], Key={"account_id": {"S": "floor"}})
+    return {"status": "ok"}
+"""
+
+
+def libraries_floor(utilities: list[str]) -> str:
+    """The libraries floor of a function using these Powertools utilities (see the module doc)."""
+    lines = [
+        "import os",
+        "import boto3, httpx, pydantic",
+        "from aws_lambda_powertools import Logger, Metrics",
+        "logger = Logger(service='floor')",
+        "metrics = Metrics(namespace='floor', service='floor')",
+        "class Event(pydantic.BaseModel):",
+        "    model_config = pydantic.ConfigDict(extra='allow')",
+        "    step: str | None = None",
+        "_http = httpx.Client()",
+        "_ddb = boto3.client('dynamodb')",
+    ]
+    wrap = ["@logger.inject_lambda_context", "@metrics.log_metrics(raise_on_empty_metrics=False)"]
+    body = ["    event = Event.model_validate(event)"]
+    if "parser" in utilities:
+        lines.append("from aws_lambda_powertools.utilities.parser import event_parser")
+        wrap.append("@event_parser(model=Event)")
+        body = []
+    if "idempotency" in utilities:
+        lines += [
+            "from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig",
+            "_persistence = DynamoDBPersistenceLayer(table_name=os.environ['IGPUB_IDEMPOTENCY_TABLE'])",
+            "_idem_config = IdempotencyConfig()",
+        ]
+    if "parameters" in utilities:
+        lines.append("from aws_lambda_powertools.utilities import parameters")
+    call = ["    _ddb.get_item(TableName=os.environ['IGPUB_ACCOUNTS_TABLE'], Key={'account_id': {'S': 'floor'}})"]
+    if "event_handler" in utilities:
+        lines += [
+            "from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response",
+            "_app = APIGatewayRestResolver()",
+            "@_app.get('/connect')",
+            "def _connect():",
+            *call,
+            "    return Response(status_code=302, headers={'Location': 'https://example.com'}, body='')",
+        ]
+        body, call = [], ["    return _app.resolve(event, context)"]
+    else:
+        call.append("    return {'status': 'ok'}")
+    return "\n".join([*lines, *wrap, "def handler(event, context):", *body, *call, ""])
 
 
 def runtime_deps() -> Path:
@@ -64,48 +195,116 @@ def functions() -> list[str]:
     return sorted(p.name for p in BUILD.glob("*Function")) if BUILD.exists() else []
 
 
-def _once(code: str, path: list[Path]) -> float:
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(map(str, path)),
-           "PYTHONDONTWRITEBYTECODE": "1", **ENV}
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-S", "-c", code], env=env, capture_output=True, text=True, cwd="/")
-    elapsed = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"cold start run failed ({code!r}):\n{proc.stderr[-2000:]}")
-    return elapsed
+def function_env(dep: Any, logical: str) -> dict[str, str]:
+    """The deployed function's environment, pointed at the local stack."""
+    from bench import common
+
+    name = common.function_name(dep, logical)
+    cfg = dep.client("lambda").get_function_configuration(FunctionName=name)
+    return {
+        **cfg.get("Environment", {}).get("Variables", {}),
+        "AWS_ENDPOINT_URL": dep.endpoint_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "POWERTOOLS_LOG_LEVEL": "WARNING",  # the same work, less output to read
+        "POWERTOOLS_METRICS_DISABLED": "false",
+    }
 
 
-def measure(runs: int = 7) -> dict[str, Any]:
-    """{"floor_ms": ..., "functions": {name: {"median_ms", "cold_start_ratio"}}, "runs": n}"""
+def probe(mode: str, path: list[Path], env: dict[str, str], events: list[dict[str, Any]],
+          floor_code: str = "", timeout_s: float = 1200) -> dict[str, Any]:
+    """One fresh interpreter: its init and first-result times (s), RSS (kB), results."""
+    full = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(map(str, path)),
+            "PYTHONDONTWRITEBYTECODE": "1", **env, "BENCH_MODE": mode, "BENCH_EVENTS": json.dumps(events),
+            "BENCH_FLOOR_CODE": floor_code}
+    full["BENCH_T0"] = repr(time.time())
+    proc = subprocess.run([sys.executable, "-S", "-c", PROBE], env=full, capture_output=True, text=True,
+                          cwd="/", timeout=timeout_s)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH ")), None)
+    if proc.returncode != 0 or line is None:
+        raise RuntimeError(f"cold start run failed ({mode}):\n{proc.stderr[-3000:]}")
+    return dict(json.loads(line[6:]))
+
+
+def sample_event(logical: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / SAMPLE_EVENTS[logical]).read_text())
+    if "post_id" in event:  # every run claims a new post: the same work each time
+        event["post_id"] = uuid.uuid4().hex[:16]
+    return event
+
+
+def _stats(xs: list[float]) -> dict[str, int]:
+    return {"median_ms": round(statistics.median(xs) * 1000), "min_ms": round(min(xs) * 1000)}
+
+
+def measure(dep: Any, runs: int = 7) -> dict[str, Any]:
+    """Per function: init and first result (median, min), against both floors, interleaved."""
     deps = runtime_deps()
     layer = BUILD / "IgpubLayer" / "python"
-    names = functions()
+    names = [n for n in functions() if n in SAMPLE_EVENTS]
     if not names:
         raise RuntimeError("nothing built in .aws-sam/build: run `make up` (or `make deploy`) first")
-    samples: dict[str, list[float]] = {"floor": [], **{n: [] for n in names}}
+    envs = {n: function_env(dep, n) for n in names}
+    kinds = ("bare", "libraries", "function")
+    samples: dict[str, dict[str, dict[str, list[float]]]] = {
+        n: {k: {"init": [], "result": []} for k in kinds} for n in names}
+    requests: dict[str, dict[str, int]] = {}
+    rss: dict[str, int] = dict.fromkeys(names, 0)
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    results: dict[str, list[Any]] = {}
     for _ in range(runs):
-        samples["floor"].append(_once(FLOOR_CODE, [deps]))
-        for name in names:
-            samples[name].append(_once(FUNCTION_CODE, [BUILD / name, layer, deps]))
-    floor = statistics.median(samples["floor"])
+        for n in names:
+            ev = sample_event(n)
+            for kind in kinds:
+                if kind == "bare":
+                    r = probe("floor", [deps], envs[n], [ev], BARE_FLOOR)
+                elif kind == "libraries":
+                    r = probe("floor", [layer, deps], envs[n], [ev], libraries_floor(UTILITIES[n]))
+                else:
+                    r = probe("function", [BUILD / n, layer, deps], envs[n], [ev])
+                    requests[n], results[n] = r["aws_requests"], r["results"]
+                    rss[n] = max(rss[n], r["rss_peak_kb"])
+                    cpu[n].append(r["cpu_result_s"])
+                samples[n][kind]["init"].append(r["init_s"])
+                samples[n][kind]["result"].append(r["result_s"])
+    out: dict[str, Any] = {}
+    for n in names:
+        s = samples[n]
+        f: dict[str, Any] = {"sample_event": f"events/{SAMPLE_EVENTS[n]}", "result": results[n][0],
+                             "powertools_utilities": ["logger", "metrics", *UTILITIES[n]],
+                             "aws_requests": requests[n], "rss_peak_kb": rss[n],
+                             "cpu_to_first_result_ms": _stats(cpu[n])}
+        for phase in ("init", "result"):
+            for kind in kinds:
+                f[f"{phase}_{kind}"] = _stats(s[kind][phase])
+            for floor in ("bare", "libraries"):
+                fn, fl = s["function"][phase], s[floor][phase]
+                f[f"{phase}_ratio_to_{floor}"] = {
+                    "median": round(statistics.median(fn) / statistics.median(fl), 2),
+                    "min": round(min(fn) / min(fl), 2),
+                }
+        out[n] = f
     return {
         "runs": runs,
-        "floor": "a fresh interpreter: import boto3; boto3.client('dynamodb')",
-        "floor_ms": round(floor * 1000),
-        "functions": {
-            name: {
-                "median_ms": round(statistics.median(samples[name]) * 1000),
-                "cold_start_ratio": round(statistics.median(samples[name]) / floor, 2),
-            }
-            for name in names
-        },
+        "method": "fresh `python -S` per run, interleaved bare/libraries/function; init = module imported "
+                  "and cold-start work done; result = first invocation of the sample event returned "
+                  "(both from interpreter start), against the local stack",
+        "bare_floor": "import boto3; one DynamoDB client; result: one GetItem",
+        "libraries_floor": "bare + pydantic model + httpx.Client + Powertools Logger/Metrics decorators + the "
+                           "function's Powertools utilities; result: event validated, one GetItem",
+        "functions": out,
     }
 
 
 def importtime(function: str, top: int = 12) -> list[tuple[str, float]]:
-    """The modules (by top-level package) that the function imports beyond the floor, slowest first."""
+    """The modules (by top-level package) that the function imports beyond the libraries floor, slowest first."""
     deps = runtime_deps()
-    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", **ENV}
+    layer = BUILD / "IgpubLayer" / "python"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1",
+           "POWERTOOLS_SERVICE_NAME": "igpub", "POWERTOOLS_METRICS_NAMESPACE": "igpub"}
 
     def run(code: str, path: list[Path]) -> dict[str, int]:
         proc = subprocess.run([sys.executable, "-S", "-X", "importtime", "-c", code], cwd="/",
@@ -118,18 +317,23 @@ def importtime(function: str, top: int = 12) -> list[tuple[str, float]]:
                 out[name.strip()] = int(self_us)
         return out
 
-    floor = run(FLOOR_CODE, [deps])
-    fn = run(FUNCTION_CODE, [BUILD / function, BUILD / "IgpubLayer" / "python", deps])
+    floor_code = libraries_floor(UTILITIES.get(function, [])).replace("os.environ['IGPUB_IDEMPOTENCY_TABLE']", "'t'")
+    floor = run(floor_code.split("@logger")[0], [layer, deps])
+    fn = run("import app", [BUILD / function, layer, deps])
     groups: dict[str, int] = {}
     for name, us in fn.items():
         if name not in floor:
-            groups[name.split(".")[0]] = groups.get(name.split(".")[0], 0) + us
+            deep = name.startswith(("igpub", "aws_lambda_powertools"))
+            key = ".".join(name.split(".")[:2]) if deep else name.split(".")[0]
+            groups[key] = groups.get(key, 0) + us
     return [(k, round(v / 1000, 1)) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])[:top]]
 
 
 if __name__ == "__main__":
-    import json
+    from bench import common
 
-    print(json.dumps(measure(), indent=2))
+    dep_, _fake = common.local_stack()
+    runs_ = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    print(json.dumps(measure(dep_, runs=runs_), indent=2))
     for fn_name in functions():
         print(fn_name, importtime(fn_name))

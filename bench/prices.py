@@ -16,6 +16,10 @@ PRICES: dict[str, float] = {
     # AWS Lambda, x86_64: $0.20 per 1M requests; $0.0000166667 per GB-second
     "lambda_request": 0.20 / 1_000_000,
     "lambda_gb_second": 0.0000166667,
+    # Lambda SnapStart (Python, .NET): cache $0.0000015046 per GB-second per published version while it is
+    # active (3 hours minimum), restore $0.0001397998 per GB restored (each environment started from it)
+    "lambda_snapstart_cache_gb_second": 0.0000015046,
+    "lambda_snapstart_restore_gb": 0.0001397998,
     # Amazon DynamoDB on-demand (standard table class): $0.625 per million write request units,
     # $0.125 per million read request units
     "dynamodb_wru": 0.625 / 1_000_000,

@@ -106,6 +106,9 @@ deploy() {
     || { tail -n 40 "$RUN/sam-deploy.log"; exit 1; }
   "$VENV/bin/python" "$ROOT/local/post_deploy.py" post --endpoint "http://127.0.0.1:$EMU_PORT" \
     --fake "http://127.0.0.1:$FAKE_PORT" --out "$RUN/stack.json"
+  # the env-vars file for sam local invoke / start-api (make invoke, make api)
+  "$VENV/bin/python" "$ROOT/local/sam_env.py" --endpoint "http://127.0.0.1:$EMU_PORT" --stack igpub-local \
+    --out "$RUN/sam-env.json" >/dev/null
 }
 
 local_parameters() {
@@ -140,13 +143,13 @@ stop_pidfile() {
 
 down() {
   local name
-  for name in fake-instagram ministack; do
+  for name in bridge-forward fake-instagram ministack; do  # bridge-forward: see local/samlocal.sh
     if [ -f "$RUN/$name.pid" ]; then log "stopping $name (pid $(cat "$RUN/$name.pid"))"; fi
     stop_pidfile "$RUN/$name.pid"
   done
   # the emulator leaves its Lambda work folders behind (in its own TMPDIR, see start_servers)
   rm -rf "$RUN/tmp" 2>/dev/null || true
-  rm -f "$RUN/stack.json"
+  rm -f "$RUN/stack.json" "$RUN"/sam-env*.json "$RUN/bridge-forward.addr"
 }
 
 status() {

@@ -6,7 +6,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EMU_PORT="${IGPUB_EMU_PORT:-4566}"
 started=0
 if ! curl -fsS -m 2 "http://127.0.0.1:$EMU_PORT/_ministack/health" >/dev/null 2>&1; then started=1; fi
-cleanup() { if [ "$started" = 1 ] && [ -z "${IGPUB_KEEP_STACK:-}" ]; then "$ROOT/local/stack.sh" down; fi; }
+# a dockerd the sam local tests start (local/samlocal.sh, under .run/docker) is stopped with the stack
+had_docker=0
+if [ -f "$ROOT/.run/docker/dockerd.pid" ]; then had_docker=1; fi
+cleanup() {
+  if [ "$started" = 1 ] && [ -z "${IGPUB_KEEP_STACK:-}" ]; then
+    "$ROOT/local/stack.sh" down
+    if [ "$had_docker" = 0 ]; then "$ROOT/local/samlocal.sh" docker-down; fi
+  fi
+}
 trap cleanup EXIT
 "$ROOT/local/stack.sh" up || exit 1
 "$@"

@@ -34,7 +34,9 @@ __all__ = [
     "RequestInvalid",
     "Submission",
     "account_insights",
+    "cancel_post",
     "check_files",
+    "check_requests",
     "collect_due_insights",
     "comment_on",
     "delete_comment",
@@ -42,6 +44,7 @@ __all__ = [
     "list_accounts",
     "list_comments",
     "list_posts",
+    "load_requests",
     "only_active_account",
     "post_insights",
     "preflight",
@@ -51,6 +54,7 @@ __all__ = [
     "record_dict",
     "refresh_tokens",
     "reply_comment",
+    "reschedule_post",
     "set_comments_enabled",
     "submit_post",
     "unhide_comment",
@@ -168,6 +172,43 @@ def read_request_file(path: Path) -> Any:
         raise RequestInvalid([f"{path} is not valid JSON: {exc}"]) from None
 
 
+def load_requests(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """``(source, request)`` pairs from a JSON file holding one request or a list of them, or from a folder
+    of such files (``*.json``, by name); the source says where each came from, e.g. ``posts.json[2]``."""
+    if not path.is_dir():
+        check_files([path])
+    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
+    if not files:
+        raise RequestInvalid([f"{path} holds no .json files"])
+    out: list[tuple[str, dict[str, Any]]] = []
+    problems: list[str] = []
+    for file in files:
+        data = read_request_file(file)
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            source = f"{file.name}[{i}]" if isinstance(data, list) else file.name
+            if isinstance(item, dict):
+                out.append((source, item))
+            else:
+                problems.append(f"{source}: a post request is a JSON object, not {type(item).__name__}")
+    if problems:
+        raise RequestInvalid(problems)
+    return out
+
+
+def check_requests(dep: Deployment, items: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every problem of every request, each named by its source; nothing is started when this raises."""
+    problems: list[str] = []
+    for source, data in items:
+        try:
+            req = parse_request(data, allow_http=dep.local)
+            preflight(dep, account_id=req.account_id, hashtag_pool=req.hashtag_pool)
+        except RequestInvalid as exc:
+            problems += [f"{source}: {p}" for p in exc.problems]
+    if problems:
+        raise RequestInvalid(problems)
+
+
 def record_dict(rec: PostRecord) -> dict[str, Any]:
     """The post record as JSON-ready data, the request as an object (it is stored as a string)."""
     data = rec.model_dump(mode="json")
@@ -282,9 +323,11 @@ def publish_many(
     max_in_flight: int = 8,
     timeout_s: float = 3600,
     on_done: Callable[[PostRecord], None] | None = None,
+    on_submitted: Callable[[int, Submission], None] | None = None,
 ) -> list[PostRecord]:
     """Publish many posts, keeping at most ``max_in_flight`` executions running at once; returns
-    the final records in the order of ``requests``."""
+    the final records in the order of ``requests``. Check them first with ``check_requests``: a refused
+    request raises ``RequestInvalid`` when its turn comes, after the ones before it started."""
     sfn = dep.client("stepfunctions")
     posts = posts_repo(dep)
     pending = list(enumerate(requests))
@@ -295,6 +338,8 @@ def publish_many(
         while pending and len(running) < max_in_flight:
             i, request = pending.pop(0)
             running[i] = submit_post(dep, request)
+            if on_submitted:
+                on_submitted(i, running[i])
         time.sleep(0.5)
         for i, sub in list(running.items()):
             if sfn.describe_execution(executionArn=sub.execution_arn)["status"] == "RUNNING":
@@ -343,6 +388,87 @@ def refresh_tokens(
         raise RuntimeError(f"the refresher failed: {message}")
     result: dict[str, Any] = body
     return result
+
+
+# ------------------------------------------------------------------------------- cancel, reschedule
+def _not_scheduled(rec: PostRecord) -> str:
+    """Why a post can no longer be cancelled or moved."""
+    if rec.status == "published":
+        return f"post {rec.post_id} is already published ({rec.permalink or rec.media_id})"
+    if rec.status == "failed":
+        return f"post {rec.post_id} already failed: {rec.failure_reason}"
+    if rec.status == "cancelled":
+        return f"post {rec.post_id} is already cancelled"
+    return (f"publishing of post {rec.post_id} has begun (status {rec.status} since {rec.updated_at[:19]} UTC): "
+            "igpub no longer cancels or moves it, to never leave half a post on Instagram")
+
+
+def _get_post(dep: Deployment, post_id: str) -> PostRecord:
+    rec = posts_repo(dep).get(post_id)
+    if rec is None:
+        raise RequestInvalid([f"no post {post_id} (see igpub posts); a post just submitted is recorded within seconds"])
+    return rec
+
+
+def _stop(dep: Deployment, execution_id: str, cause: str) -> None:
+    sfn = dep.client("stepfunctions")
+    try:
+        sfn.stop_execution(executionArn=execution_id, cause=cause)
+    except (sfn.exceptions.ExecutionDoesNotExist, sfn.exceptions.ClientError):
+        pass  # already ended: the claim after the wait refuses a cancelled or moved post anyway
+
+
+def cancel_post(dep: Deployment, post_id: str, *, stop_execution: bool = True) -> PostRecord:
+    """Cancel a scheduled post: refused (``RequestInvalid``) once publishing has begun. Race-free: the
+    record turns cancelled only while no execution has claimed it for publishing, and an execution claims
+    it only while it is not cancelled. Then the waiting execution is stopped (``stop_execution=False``
+    leaves it to find the post cancelled when its wait ends)."""
+    rec = _get_post(dep, post_id)
+    done = posts_repo(dep).cancel(post_id, time.time()) if rec.status == "scheduled" else None
+    if done is None:
+        raise RequestInvalid([_not_scheduled(_get_post(dep, post_id))])
+    if stop_execution:
+        _stop(dep, done.execution_id, "cancelled with igpub cancel")
+    return done
+
+
+def reschedule_post(
+    dep: Deployment, post_id: str, publish_at: str | datetime, *, stop_execution: bool = True
+) -> Submission:
+    """Move a scheduled (or cancelled) post to ``publish_at``: a new execution for the same post (never
+    twice: the post belongs to one execution at a time, and the old one can no longer claim it). Refused
+    (``RequestInvalid``) once publishing has begun, or for a time more than PAST_TOLERANCE_MIN minutes back."""
+    rec = _get_post(dep, post_id)
+    if rec.status not in ("scheduled", "cancelled"):
+        raise RequestInvalid([_not_scheduled(rec)])
+    at = _parse_time(publish_at)
+    if isinstance(at, str):
+        raise RequestInvalid([f"publish_at {at!r} is not an ISO 8601 time, e.g. 2026-12-01T09:00:00+01:00"])
+    problems = schedule_problems(at, datetime.now(UTC))
+    if problems:
+        raise RequestInvalid(problems)
+    data = {k: v for k, v in json.loads(rec.request).items() if v is not None}
+    old_at = data.get("publish_at")
+    data["publish_at"] = at.isoformat()
+    req = parse_request(data, allow_http=dep.local)
+    request = req.model_dump(mode="json", exclude_none=True)
+    moves = sum(1 for h in rec.history if h.get("action") == "reschedule")
+    name = f"{post_id[:64]}-r{moves + 1}"
+    arn = execution_arn(dep, name)
+    moved = posts_repo(dep).reschedule(
+        post_id, time.time(), old_execution_id=rec.execution_id, new_execution_id=arn,
+        request=json.dumps(req.model_dump(mode="json"), sort_keys=True, default=str),
+        from_at=old_at, to_at=request["publish_at"],
+    )
+    if moved is None:
+        raise RequestInvalid([_not_scheduled(_get_post(dep, post_id))])
+    if stop_execution:
+        _stop(dep, rec.execution_id, f"rescheduled with igpub reschedule to {request['publish_at']}")
+    resp = dep.client("stepfunctions").start_execution(
+        stateMachineArn=dep.output("PublishStateMachineArn"), name=name,
+        input=json.dumps({"post_id": post_id, "request": request}),
+    )
+    return Submission(post_id=post_id, execution_arn=resp["executionArn"])
 
 
 from igpub_cli.engagement import (  # noqa: E402 - re-exported for programs (the module imports this one)

@@ -21,30 +21,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from igpub import engagement
+from igpub import engagement, wiring
 from igpub.config import get_settings
-from igpub.instagram.client import InstagramClient
 from igpub.instagram.errors import InstagramError
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.posts import PostRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
 
 
 @cache
 def _deps() -> engagement.Deps:
-    settings = get_settings()
-    client = InstagramClient(
-        settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-    )
-    return engagement.Deps(
-        client=client,
-        accounts=AccountRepository(settings.accounts_table),
-        posts=PostRepository(settings.posts_table),
-        cipher=TokenCipher(settings.kms_key_id),
-    )
+    return wiring.engagement(get_settings())
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:

@@ -17,14 +17,10 @@ from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field
 
-from igpub import hashtags
-from igpub.config import Settings, get_settings
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
+from igpub import hashtags, wiring
+from igpub.config import get_settings
 from igpub.observability import logger, metrics
-from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
+from igpub.repositories.hashtags import FacebookConnection
 
 
 class HashtagsEvent(BaseModel):
@@ -35,13 +31,8 @@ class HashtagsEvent(BaseModel):
 
 
 @cache
-def _deps() -> tuple[Settings, HashtagRepository, hashtags.SearchBudget, InstagramClient, TokenCipher]:
-    settings = get_settings()
-    repo = HashtagRepository(settings.hashtags_table)
-    client = InstagramClient(
-        settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-    )
-    return settings, repo, hashtags.SearchBudget.from_settings(repo, settings), client, TokenCipher(settings.kms_key_id)
+def _deps() -> wiring.Hashtags:
+    return wiring.hashtags(get_settings())
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:
@@ -52,23 +43,23 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 @metrics.log_metrics
 @event_parser(model=HashtagsEvent)
 def lambda_handler(event: HashtagsEvent, context: LambdaContext) -> dict[str, Any]:
-    _settings, repo, budget, client, cipher = _deps()
+    deps = _deps()
     logger.append_keys(account_id=event.account_id, action=event.action)
     now = int(time.time())
     if event.action == "budget":
-        return {"status": "ok", "budget": budget.view(event.account_id, now=now).as_dict()}
+        return {"status": "ok", "budget": deps.budget.view(event.account_id, now=now).as_dict()}
 
     def token(conn: FacebookConnection) -> str:
-        return cipher.decrypt(conn.token_ciphertext, account_id=conn.account_id, purpose="facebook")
+        return deps.cipher.decrypt(conn.token_ciphertext, account_id=conn.account_id, purpose="facebook")
 
     try:
         found = hashtags.discover(
             event.account_id,
             event.seeds,
             pool=event.pool,
-            store=repo,
-            budget=budget,
-            client=client,
+            store=deps.repo,
+            budget=deps.budget,
+            client=deps.client,
             token=token,
             now=now,
         )

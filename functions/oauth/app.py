@@ -11,34 +11,17 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import facebook_login, oauth
+from igpub import facebook_login, login, oauth, wiring
 from igpub.config import Settings, get_settings
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.pages import page
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.hashtags import HashtagRepository
-from igpub.repositories.states import StateRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
 
 app = APIGatewayRestResolver()
 
 
 @cache
-def _deps() -> tuple[Settings, StateRepository, AccountRepository, TokenCipher, InstagramClient]:
-    settings = get_settings()
-    client = InstagramClient(
-        settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-    )
-    return (
-        settings,
-        StateRepository(settings.states_table),
-        AccountRepository(settings.accounts_table),
-        TokenCipher(settings.kms_key_id),
-        client,
-    )
+def _deps() -> wiring.OAuth:
+    return wiring.oauth(get_settings())
 
 
 def _redirect_uri(settings: Settings) -> str:
@@ -62,34 +45,36 @@ def _html(status: int, body: str) -> Response[str]:
 
 @app.get("/connect")
 def connect() -> Response[str]:
-    settings, states, *_ = _deps()
+    deps = _deps()
+    settings = deps.settings
     try:
         features = oauth.parse_features(app.current_event.get_query_string_value("with"))
     except ValueError as exc:
         return _html(400, page("Unknown option", str(exc), ok=False))
     url = oauth.start_connect(
-        settings, states=states, redirect_uri=_redirect_uri(settings), now=int(time.time()), features=features
+        settings, states=deps.states, redirect_uri=_redirect_uri(settings), now=int(time.time()), features=features
     )
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
 @app.get("/oauth/callback")
 def callback() -> Response[str]:
-    settings, states, accounts, cipher, client = _deps()
+    deps = _deps()
+    settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
     try:
         result = oauth.complete_callback(
             settings,
             params,
-            states=states,
-            client=client,
-            accounts=accounts,
-            cipher=cipher,
+            states=deps.states,
+            client=deps.client,
+            accounts=deps.accounts,
+            cipher=deps.cipher,
             app_secret=lambda: _app_secret(settings),
             redirect_uri=_redirect_uri(settings),
             now=int(time.time()),
         )
-    except oauth.CallbackProblem as problem:
+    except login.CallbackProblem as problem:
         metrics.add_metric(name="ConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
     metrics.add_metric(name="AccountsConnected", unit="Count", value=1)
@@ -111,10 +96,11 @@ def _facebook_redirect_uri(settings: Settings) -> str:
 
 @app.get("/connect/facebook")
 def connect_facebook() -> Response[str]:
-    settings, states, *_ = _deps()
+    deps = _deps()
+    settings = deps.settings
     try:
         url = facebook_login.start_connect(
-            settings, states=states, redirect_uri=_facebook_redirect_uri(settings), now=int(time.time())
+            settings, states=deps.states, redirect_uri=_facebook_redirect_uri(settings), now=int(time.time())
         )
     except facebook_login.NotConfigured:
         return _html(
@@ -130,21 +116,22 @@ def connect_facebook() -> Response[str]:
 
 @app.get("/oauth/facebook/callback")
 def facebook_callback() -> Response[str]:
-    settings, states, _accounts, cipher, client = _deps()
+    deps = _deps()
+    settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
     try:
         result = facebook_login.complete_callback(
             settings,
             params,
-            states=states,
-            client=client,
-            hashtags=HashtagRepository(settings.hashtags_table),
-            cipher=cipher,
+            states=deps.states,
+            client=deps.client,
+            hashtags=deps.hashtags,
+            cipher=deps.cipher,
             app_secret=lambda: str(parameters.get_secret(settings.facebook_app_secret_name, max_age=300)),
             redirect_uri=_facebook_redirect_uri(settings),
             now=int(time.time()),
         )
-    except oauth.CallbackProblem as problem:
+    except login.CallbackProblem as problem:
         metrics.add_metric(name="FacebookConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
     metrics.add_metric(name="FacebookConnected", unit="Count", value=1)

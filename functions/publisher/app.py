@@ -9,21 +9,12 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from igpub import wiring
 from igpub.config import get_settings
-from igpub.hashtags import HashtagService
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.publishing import first_comment, workflow
 from igpub.publishing.outcome import Outcome
 from igpub.repositories import aws
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.hashtags import HashtagRepository
-from igpub.repositories.idempotency import PublishGuard
-from igpub.repositories.media import MediaStore
-from igpub.repositories.posts import PostRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
 
 
 class TaskEvent(BaseModel):
@@ -37,25 +28,11 @@ class TaskEvent(BaseModel):
 
 
 @cache
-def _deps() -> tuple[workflow.Deps, PublishGuard]:
-    settings = get_settings()
-    guard = PublishGuard(settings.idempotency_table)
-    deps = workflow.Deps(
-        settings=settings,
-        posts=PostRepository(settings.posts_table),
-        accounts=AccountRepository(settings.accounts_table),
-        cipher=TokenCipher(settings.kms_key_id),
-        client=InstagramClient(
-            settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-        ),
-        media=MediaStore(settings.media_bucket),
-        publish_guard=guard,
-        hashtags=HashtagService(settings, HashtagRepository(settings.hashtags_table)),
-    )
-    return deps, guard
+def _wired() -> wiring.Publisher:
+    return wiring.publisher(get_settings())
 
 
-def _run(deps: workflow.Deps, event: TaskEvent) -> dict[str, Any]:
+def _run(deps: workflow.Deps, event: TaskEvent) -> Outcome:
     match event.step:
         case "prepare":
             return workflow.prepare(deps, event.post_id, event.request or {}, event.execution_id)
@@ -75,9 +52,10 @@ def _run(deps: workflow.Deps, event: TaskEvent) -> dict[str, Any]:
 @metrics.log_metrics
 @event_parser(model=TaskEvent)
 def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
-    deps, guard = _deps()
+    wired = _wired()
+    deps = wired.deps
     aws.take_request_counts()  # count this invocation's AWS requests only
-    guard.register_context(context)
+    wired.guard.register_context(context)
     logger.append_keys(post_id=event.post_id, step=event.step)
     try:
         outcome = _run(deps, event)

@@ -19,16 +19,10 @@ from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict
 
-from igpub import refresh
+from igpub import refresh, wiring
 from igpub.config import get_settings
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
 from igpub.observability import logger, metrics
 from igpub.repositories import aws
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.events import EventPublisher
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
 
 
 class RefreshEvent(BaseModel):
@@ -43,17 +37,7 @@ class RefreshEvent(BaseModel):
 
 @cache
 def _deps() -> refresh.RefreshDeps:
-    settings = get_settings()
-    client = InstagramClient(
-        settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
-    )
-    return refresh.RefreshDeps(
-        settings=settings,
-        accounts=AccountRepository(settings.accounts_table),
-        cipher=TokenCipher(settings.kms_key_id),
-        client=client,
-        events=EventPublisher(settings.event_bus_name),
-    )
+    return wiring.refresher(get_settings())
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -13,25 +13,16 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import webhooks
-from igpub.config import Settings, get_settings
+from igpub import webhooks, wiring
+from igpub.config import get_settings
 from igpub.observability import logger, metrics
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.events import EventPublisher
-from igpub.repositories.webhooks import WebhookEventRepository
 
 app = APIGatewayRestResolver()
 
 
 @cache
-def _deps() -> tuple[Settings, WebhookEventRepository, AccountRepository, EventPublisher]:
-    settings = get_settings()
-    return (
-        settings,
-        WebhookEventRepository(settings.webhook_events_table),
-        AccountRepository(settings.accounts_table),
-        EventPublisher(settings.event_bus_name),
-    )
+def _deps() -> wiring.Webhooks:
+    return wiring.webhooks(get_settings())
 
 
 def _text(status: int, body: str) -> Response[str]:
@@ -41,7 +32,7 @@ def _text(status: int, body: str) -> Response[str]:
 
 @app.get("/webhooks/instagram")
 def verify() -> Response[str]:
-    settings, *_ = _deps()
+    settings = _deps().settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
     token = str(parameters.get_secret(settings.webhook_verify_token_name, max_age=300))
     status, body = webhooks.handshake(params, token)
@@ -60,7 +51,8 @@ def _raw_body() -> bytes:
 
 @app.post("/webhooks/instagram")
 def notify() -> Response[str]:
-    settings, store, accounts, events = _deps()
+    deps = _deps()
+    settings, store, accounts, events = deps.settings, deps.store, deps.accounts, deps.events
     raw = _raw_body()  # the signature covers these exact bytes: check before parsing anything
     secret = str(parameters.get_secret(settings.app_secret_name, max_age=300))
     if not webhooks.signature_valid(raw, app.current_event.headers.get("X-Hub-Signature-256"), [secret]):

@@ -94,3 +94,46 @@ def test_a_failed_post_is_reported_once_with_exit_code_1(
     assert both.count("cannot be published") == 1 and captured.err.count("FAILED") == 1
     assert "Traceback" not in captured.err
     assert "FAILED" not in captured.out
+
+
+def test_post_many_requests_from_a_folder(
+    dep: Deployment, fake: FakeInstagram, account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    def req(seed: int, **kw: int) -> dict[str, object]:
+        return {"account_id": account.account_id, "kind": "image", "caption": f"batch {seed}",
+                "media": [{"url": fake.cdn("image.jpg", w=kw.get("w", 1080), h=kw.get("h", 1080), seed=seed)}]}
+
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    (folder / "a.json").write_text(json.dumps([req(1), req(2)]))
+    (folder / "b.json").write_text(json.dumps(req(3, w=2000, h=800)))  # 2.5:1: Instagram refuses it
+    (folder / "notes.txt").write_text("not a request")
+    code = main(["post", "--request", str(folder)])
+    captured = capsys.readouterr()
+    assert code == 1, captured  # one post failed
+    assert "3/3" in captured.err  # the progress bar's count
+    lines = captured.out.splitlines()
+    assert "3 posts: 2 published, 1 not published" in lines[0]
+    assert any("SOURCE" in line and "STATUS" in line for line in lines[:4])
+    rows = [line for line in lines if "a.json[" in line or "b.json" in line]
+    assert len(rows) == 3
+    assert sum("published" in r and "instagram.com/p/" in r for r in rows) == 2
+    assert "aspect ratio" in next(r for r in rows if "b.json" in r)
+    assert len(fake.media(account.account_id)) == 2
+
+
+def test_post_many_refuses_the_whole_batch_when_one_request_is_bad(
+    dep: Deployment, fake: FakeInstagram, account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    good = {"account_id": account.account_id, "kind": "image", "media": [{"url": fake.cdn("image.jpg", w=1080,
+                                                                                         h=1080)}]}
+    bad = {**good, "account_id": "424242"}
+    batch = tmp_path / "batch.json"
+    batch.write_text(json.dumps([good, bad, {**good, "kind": "carousel"}]))
+    fake.clear_calls()
+    code = main(["post", "--request", str(batch)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "batch.json[1]: account 424242 is not connected" in err and "batch.json[2]: " in err
+    assert "batch.json[0]" not in err
+    assert [c for c in fake.calls() if c["host"] == "graph.instagram.com"] == []

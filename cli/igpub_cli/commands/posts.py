@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from igpub.publishing.kinds import KINDS
 from igpub.publishing.request import infer_media_type
@@ -44,6 +45,8 @@ def _finish(rec: api.PostRecord) -> None:
         return
     if rec.status == "cancelled":
         raise ui.CliError(f"post {rec.post_id} was cancelled", ui.FAILED)
+    if rec.status != "failed":  # rescheduled: another execution has it now
+        raise ui.CliError(f"post {rec.post_id} is {rec.status} under another execution; follow it with igpub posts")
     raise ui.CliError(f"post {rec.post_id} FAILED: {rec.failure_reason}", ui.FAILED)
 
 
@@ -79,8 +82,11 @@ def post(
                                                            "after publishing (never twice).")] = None,
     hashtags_in_comment: Annotated[bool, typer.Option("--hashtags-in-comment", help="Put the pool's hashtags in "
                                                       "the first comment instead of the caption.")] = False,
-    request: Annotated[Path | None, typer.Option(help="A JSON file with the whole post request instead of "
-                                                      "the options.")] = None,
+    request: Annotated[Path | None, typer.Option(help="The whole post request as JSON instead of the options: "
+                                                      "a file with one request, a file with a list of them, or a "
+                                                      "folder of such files (many posts: one progress bar and a "
+                                                      "summary table).")] = None,
+    max_in_flight: Annotated[int, typer.Option(help="With many requests: how many publish at once.")] = 8,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once the post is submitted; "
                                                             "follow it with `igpub posts`.")] = False,
 ) -> None:
@@ -93,7 +99,11 @@ def post(
     api.check_files(files)  # before anything is looked up, uploaded or started
     dep = ui.dep(ctx)
     if request is not None:
-        data: dict[str, Any] = api.read_request_file(request)
+        items = api.load_requests(request)
+        if request.is_dir() or len(items) != 1 or isinstance(api.read_request_file(request), list):
+            _post_many(dep, items, no_wait=no_wait, max_in_flight=max_in_flight)
+            return
+        data: dict[str, Any] = items[0][1]
     else:
         post_id = client_post_id or uuid.uuid4().hex
         account_id = account or api.only_active_account(dep)
@@ -118,6 +128,42 @@ def post(
     if no_wait:
         return
     _finish(api.watch_post(dep, sub, on_progress=ui.line))
+
+
+def _post_many(dep: Deployment, items: list[tuple[str, dict[str, Any]]], *, no_wait: bool,
+               max_in_flight: int) -> None:
+    """Many requests: all checked before any starts, one progress bar, a summary table; exit code 1 when
+    any post failed."""
+    api.check_requests(dep, items)
+    requests = [data for _, data in items]
+    subs: dict[int, api.Submission] = {}
+    if no_wait:
+        for i, data in enumerate(requests):
+            subs[i] = api.submit_post(dep, data)
+        ui.table(f"{len(subs)} posts submitted", ["SOURCE", "POST ID", "EXECUTION"],
+                 [(items[i][0], s.post_id, s.execution_arn) for i, s in subs.items()])
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[tally]}"), TimeElapsedColumn())
+    tally = {"published": 0, "failed": 0}
+    with Progress(*columns, console=ui.err, transient=False) as progress:
+        task = progress.add_task("publishing", total=len(requests), tally="")
+
+        def done(rec: api.PostRecord) -> None:
+            key = "published" if rec.status == "published" else "failed"
+            tally[key] += 1
+            progress.update(task, advance=1, tally=f"{tally['published']} published, {tally['failed']} failed")
+
+        records = api.publish_many(dep, requests, max_in_flight=max_in_flight, on_done=done,
+                                   on_submitted=lambda i, sub: subs.__setitem__(i, sub))
+    ui.table(
+        f"{len(records)} posts: {tally['published']} published, {tally['failed']} not published",
+        ["SOURCE", "POST ID", "KIND", "STATUS", "PERMALINK OR REASON"],
+        [(items[i][0], r.post_id, r.kind, r.status, r.permalink or r.failure_reason or "")
+         for i, r in enumerate(records)],
+    )
+    if tally["failed"]:
+        raise typer.Exit(ui.FAILED)
 
 
 def posts(

@@ -1,6 +1,7 @@
 """Facebook Login for Business: the second connection of an account, for hashtag discovery only.
 
-Hashtag search exists only on graph.facebook.com with a Facebook *user* token (reference §5, §11).
+Hashtag search exists only on graph.facebook.com with a Facebook *user* token:
+https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/hashtag-search
 ``GET /connect/facebook`` -> the Facebook Login dialog with a single-use state (flow ``facebook``);
 ``GET /oauth/facebook/callback``: check and consume the state (before any call to Meta), exchange the
 code for a user token, exchange that for a long-lived one (~60 days; Facebook user tokens cannot be
@@ -13,12 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
+from igpub import login
 from igpub.config import Settings
 from igpub.instagram.client import InstagramClient
-from igpub.instagram.errors import InstagramError, OAuthError
-from igpub.oauth import CallbackProblem, consume_state
+from igpub.login import CallbackProblem, Provider
 from igpub.observability import logger
 from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
 from igpub.repositories.states import StateRepository
@@ -27,9 +27,22 @@ from igpub.repositories.tokens import TokenCipher
 FLOW = "facebook"
 PURPOSE = "facebook"
 # instagram_basic + Public Content Access (App Review) for hashtag search; pages_show_list for /me/accounts;
-# pages_read_engagement / business_management when the Page role comes through Business Manager (§11.4).
+# pages_read_engagement / business_management when the Page role comes through Business Manager
+# (https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/business-login-for-instagram).
 DEFAULT_SCOPES = ("instagram_basic", "pages_show_list", "pages_read_engagement", "business_management")
 DEFAULT_LIFETIME_S = 60 * 86400  # when Facebook leaves expires_in out (it may)
+
+
+PROVIDER = Provider(
+    name="Facebook",
+    flow=FLOW,
+    not_granted="hashtag discovery stays off for now.",
+    bad_app_settings=(
+        "Facebook rejected the app id or secret. Check the FacebookAppId parameter and the Facebook app "
+        "secret in Secrets Manager (the Meta app's, not the Instagram app's)."
+    ),
+    refused_advice="Start again.",
+)
 
 
 class NotConfigured(Exception):
@@ -42,14 +55,13 @@ class FacebookConnected:
 
 
 def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
-    query = {
-        "client_id": settings.facebook_app_id,
-        "redirect_uri": redirect_uri,
-        "response_type": "code",
-        "scope": ",".join(DEFAULT_SCOPES),
-        "state": state,
-    }
-    return f"{settings.facebook_dialog_url}?{urlencode(query)}"
+    return login.authorize_url(
+        settings.facebook_dialog_url,
+        client_id=settings.facebook_app_id,
+        redirect_uri=redirect_uri,
+        scopes=DEFAULT_SCOPES,
+        state=state,
+    )
 
 
 def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
@@ -71,38 +83,15 @@ def complete_callback(
     redirect_uri: str,
     now: int,
 ) -> FacebookConnected:
-    consume_state(states, params, flow=FLOW, now=now)
-    if params.get("error"):
-        reason = params.get("error_description") or params.get("error_reason") or params["error"]
-        raise CallbackProblem(
-            400,
-            "Facebook access was not granted",
-            f"Facebook said: {reason}. Nothing was connected; hashtag discovery stays off for now.",
-        )
-    code = params.get("code", "")
-    if not code:
-        raise CallbackProblem(400, "No authorization code", "Facebook did not send a code back. Try again.")
+    code = login.authorization_code(PROVIDER, states, params, now=now)
     secret = app_secret()
-    try:
+    with login.exchange_problems(PROVIDER):
         short = client.exchange_facebook_code(code, redirect_uri, settings.facebook_app_id, secret)
         long_lived = client.exchange_facebook_long_lived(
             short.access_token.get_secret_value(), settings.facebook_app_id, secret
         )
         token = long_lived.access_token.get_secret_value()
         pages = client.get_facebook_pages(token)
-    except OAuthError as exc:
-        logger.warning("facebook code exchange refused", extra={"oauth_error": exc.message})
-        if exc.is_configuration_error:
-            raise CallbackProblem(
-                502,
-                "igpub's Facebook app settings are wrong",
-                "Facebook rejected the app id or secret. Check the FacebookAppId parameter and the Facebook app "
-                "secret in Secrets Manager (the Meta app's, not the Instagram app's).",
-            ) from exc
-        raise CallbackProblem(400, "Facebook refused the sign-in", f"{exc.message}. Start again.") from exc
-    except InstagramError as exc:
-        logger.warning("facebook call failed during connect", extra={"code": exc.code, "subcode": exc.subcode})
-        raise CallbackProblem(502, "Facebook did not answer as expected", exc.advice) from exc
 
     linked = [p for p in pages if p.instagram_business_account is not None]
     if not linked:

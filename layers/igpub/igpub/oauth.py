@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
+from igpub import login
 from igpub.accounts import Account
 from igpub.config import REQUIRED_SCOPES, Settings
 from igpub.instagram.client import InstagramClient
-from igpub.instagram.errors import InstagramError, OAuthError
+from igpub.instagram.errors import InstagramError
+from igpub.login import Provider
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.states import OAuthState, StateRepository
+from igpub.repositories.states import StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
@@ -40,14 +41,16 @@ def parse_features(raw: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-class CallbackProblem(Exception):
-    """A callback that cannot connect an account; becomes an HTML error page."""
-
-    def __init__(self, status: int, title: str, detail: str) -> None:
-        super().__init__(f"{title}: {detail}")
-        self.status = status
-        self.title = title
-        self.detail = detail
+PROVIDER = Provider(
+    name="Instagram",
+    flow=FLOW,
+    not_granted="you can try again at any time.",
+    bad_app_settings=(
+        "Instagram rejected the app id or secret. Check the Instagram App ID parameter and the "
+        "app secret in Secrets Manager (use the Instagram app's, not the Meta app's)."
+    ),
+    refused_advice="Start again from the connect page.",
+)
 
 
 @dataclass(frozen=True)
@@ -58,15 +61,13 @@ class Connected:
 
 
 def authorize_url(settings: Settings, *, redirect_uri: str, state: str, features: tuple[str, ...] = ()) -> str:
-    scopes = list(dict.fromkeys([*settings.scopes, *(s for f in features for s in FEATURE_SCOPES[f])]))
-    query = {
-        "client_id": settings.instagram_app_id,
-        "redirect_uri": redirect_uri,
-        "response_type": "code",
-        "scope": ",".join(scopes),
-        "state": state,
-    }
-    return f"{settings.instagram_authorize_url}?{urlencode(query)}"
+    return login.authorize_url(
+        settings.instagram_authorize_url,
+        client_id=settings.instagram_app_id,
+        redirect_uri=redirect_uri,
+        scopes=list(dict.fromkeys([*settings.scopes, *(s for f in features for s in FEATURE_SCOPES[f])])),
+        state=state,
+    )
 
 
 def start_connect(
@@ -74,23 +75,6 @@ def start_connect(
 ) -> str:
     state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, features=features)
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state, features=features)
-
-
-def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> OAuthState:
-    record = states.consume(params.get("state", ""))
-    if record is None or record.flow != flow:
-        raise CallbackProblem(
-            400,
-            "This sign-in link is not valid any more",
-            "The login session is unknown or was already used. Start again from the connect page.",
-        )
-    if record.expires_at < now:
-        raise CallbackProblem(
-            400,
-            "This sign-in link has expired",
-            "More than 10 minutes passed since you started. Start again from the connect page.",
-        )
-    return record
 
 
 def complete_callback(
@@ -105,40 +89,13 @@ def complete_callback(
     redirect_uri: str,
     now: int,
 ) -> Connected:
-    record = consume_state(states, params, flow=FLOW, now=now)
-    if params.get("error"):
-        reason = params.get("error_description") or params.get("error_reason") or params["error"]
-        raise CallbackProblem(
-            400,
-            "Instagram access was not granted",
-            f"Instagram said: {reason}. Nothing was connected; you can try again at any time.",
-        )
-    code = params.get("code", "").removesuffix("#_")
-    if not code:
-        raise CallbackProblem(400, "No authorization code", "Instagram did not send a code back. Try again.")
+    code, record = login.authorization(PROVIDER, states, params, now=now)
     secret = app_secret()
-    try:
+    with login.exchange_problems(PROVIDER):
         short = client.exchange_code(code, redirect_uri=redirect_uri, app_secret=secret)
         long_lived = client.exchange_long_lived(short.access_token.get_secret_value(), app_secret=secret)
         token = long_lived.access_token.get_secret_value()
         me = client.get_me(token)
-    except OAuthError as exc:
-        logger.warning("code exchange refused", extra={"oauth_error": exc.message})
-        if exc.is_configuration_error:
-            raise CallbackProblem(
-                502,
-                "igpub's Instagram app settings are wrong",
-                "Instagram rejected the app id or secret. Check the Instagram App ID parameter and the "
-                "app secret in Secrets Manager (use the Instagram app's, not the Meta app's).",
-            ) from exc
-        raise CallbackProblem(
-            400,
-            "Instagram refused the sign-in",
-            f"{exc.message}. Start again from the connect page.",
-        ) from exc
-    except InstagramError as exc:
-        logger.warning("instagram call failed during connect", extra={"code": exc.code, "subcode": exc.subcode})
-        raise CallbackProblem(502, "Instagram did not answer as expected", exc.advice) from exc
 
     account_id = me.user_id or short.user_id
     granted = short.permissions

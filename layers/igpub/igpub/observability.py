@@ -6,7 +6,6 @@ OAuth code or a secret: the formatter below also masks anything that looks like 
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
@@ -36,7 +35,3 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 logger = Logger(service=SERVICE, logger_formatter=RedactingFormatter())
 metrics = Metrics(namespace="igpub", service=SERVICE)
-
-# httpx logs full request URLs at INFO; some Instagram endpoints take tokens as query parameters.
-for _name in ("httpx", "httpcore"):
-    logging.getLogger(_name).setLevel(logging.WARNING)

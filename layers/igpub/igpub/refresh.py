@@ -1,4 +1,5 @@
-"""Keep long-lived Instagram tokens alive (``ig_refresh_token``, reference §2.5).
+"""Keep long-lived Instagram tokens alive (``ig_refresh_token``,
+https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token).
 
 A token can be refreshed once it is at least 24 h old and until it expires (60 days); a refreshed token
 is valid for 60 days from the refresh. The refresher runs daily (EventBridge schedule) and refreshes

@@ -25,8 +25,8 @@ COMMANDS = list(_commands(ROOT))
 
 def test_the_expected_commands_exist() -> None:
     names = {" ".join(path) for path, _ in COMMANDS}
-    assert {"connect", "accounts", "refresh", "post", "posts", "hashtags add", "hashtags remove",
-            "hashtags list", "hashtags discover", "hashtags budget"} <= names
+    assert {"connect", "accounts", "refresh", "post", "posts", "cancel", "reschedule", "hashtags add",
+            "hashtags remove", "hashtags list", "hashtags discover", "hashtags budget"} <= names
 
 
 @pytest.mark.parametrize(("path", "cmd"), COMMANDS[1:], ids=[" ".join(p) for p, _ in COMMANDS[1:]])

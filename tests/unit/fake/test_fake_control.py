@@ -17,7 +17,7 @@ from fakeig.server import _safe_path
 from fakeig.testing import running_fake
 
 # ---------------------------------------------------------------------------------------------
-# Rate limits (§6)
+# Rate limits (https://developers.facebook.com/docs/graph-api/overview/rate-limiting/)
 
 
 def test_usage_headers(user: IG) -> None:

@@ -26,7 +26,8 @@ from igpub.instagram.errors import (
     TransientError,
     UnexpectedResponseError,
 )
-from igpub.instagram.usage import InMemoryUsageGuard, UsageSnapshot
+from igpub.instagram.usage import UsageSnapshot
+from tests.unit.instagram.usage_doubles import InMemoryUsageGuard
 
 TOKEN = "IGAA-the-secret-token"
 SECRET = "the-app-secret"
@@ -402,6 +403,13 @@ def test_is_transient_false_is_never_sent_again(first: Item) -> None:
         client.create_container("ig1", TOKEN, {"image_url": "https://cdn.example/a.jpg"})
     assert len(fake.requests) == 1 and sleep.delays == []
     assert "not temporary" in info.value.advice
+
+
+def test_fresh_object_read_retried_although_marked_not_transient() -> None:
+    fake = Fake(gerr(100, 33, is_transient=False), ok(STATUS_OK))
+    client, sleep = make(fake)
+    assert client.get_container_status("c1", TOKEN).status_code == "FINISHED"
+    assert len(fake.requests) == 2 and len(sleep.delays) == 1
 
 
 def test_is_transient_false_read_not_retried() -> None:

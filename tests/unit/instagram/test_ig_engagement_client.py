@@ -13,7 +13,7 @@ from fakeig.testing import FakeInstagram
 from igpub.config import Settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.errors import InstagramError, RateLimitedError
-from igpub.instagram.usage import InMemoryUsageGuard
+from tests.unit.instagram.usage_doubles import InMemoryUsageGuard
 
 SCOPES = ["instagram_business_basic", "instagram_business_content_publish",
           "instagram_business_manage_comments", "instagram_business_manage_insights"]

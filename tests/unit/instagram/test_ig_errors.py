@@ -163,8 +163,7 @@ def test_no_advice_is_written_twice() -> None:
 
 @pytest.mark.parametrize(
     ("code", "subcode", "op"),
-    [(1, None, None), (2, None, OP.WRITE), (-1, 2207001, None), (-2, 2207003, None), (-1, 2209999, None),
-     (100, 33, OP.READ)],
+    [(1, None, None), (2, None, OP.WRITE), (-1, 2207001, None), (-2, 2207003, None), (-1, 2209999, None)],
 )
 def test_is_transient_false_is_never_transient(code: int, subcode: int | None, op: Operation | None) -> None:
     err = parse_error(graph(code, subcode, is_transient=False), op=op)
@@ -184,6 +183,13 @@ def test_is_transient_false_keeps_waits_and_permanent_rows(
     code: int, subcode: int | None, cls: type[InstagramError]
 ) -> None:
     assert type(parse_error(graph(code, subcode, is_transient=False))) is cls
+
+
+def test_fresh_object_reads_stay_transient_despite_the_flag() -> None:
+    """100/33 on a read of a just-created object comes with is_transient: false and passes seconds later."""
+    err = parse_error(graph(100, 33, is_transient=False), op=OP.READ)
+    assert type(err) is TransientError and err.resend_safe is False
+    assert type(parse_error(graph(100, 33, is_transient=False), op=OP.WRITE)) is InvalidRequestError
 
 
 def test_is_transient_true_keeps_the_row_of_a_known_code() -> None:

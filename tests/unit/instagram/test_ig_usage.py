@@ -10,13 +10,12 @@ import pytest
 from igpub.config import Settings
 from igpub.instagram.errors import RateLimitedError
 from igpub.instagram.usage import (
-    InMemoryUsageGuard,
-    InMemoryUsageStore,
     NullUsageGuard,
     StoreUsageGuard,
     UsageSnapshot,
     parse_usage_headers,
 )
+from tests.unit.instagram.usage_doubles import InMemoryUsageGuard, InMemoryUsageStore
 
 
 class Clock:

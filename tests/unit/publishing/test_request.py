@@ -323,6 +323,15 @@ def test_plain_http_is_for_loopback_hosts_only() -> None:
         assert len(found) == 1 and "must use https" in found[0] and "127.0.0.1" in found[0], url
 
 
+def test_http_refused_by_default() -> None:
+    data = req("image", media=[img(url="http://127.0.0.1:9000/a.jpg")])
+    assert len(validate_request(PostRequest.model_validate(data), now=NOW)) == 1
+    with pytest.raises(RequestInvalid) as info:
+        parse_request(data, now=NOW)
+    assert len(info.value.problems) == 1 and "https" in info.value.problems[0]
+    assert parse_request(data, allow_http=True, now=NOW).media[0].url == "http://127.0.0.1:9000/a.jpg"
+
+
 def test_many_problems_at_once() -> None:
     data = req(
         "story",
@@ -409,6 +418,8 @@ def test_tokens_cannot_ride_along() -> None:
         ("uploads/photo.png", None),
         ("https://x.example/noext", None),
         ("uploads.d/file", None),
+        (".jpg", "image"),  # a name that is only an extension is still that kind
+        ("a.jpg/b", None),
     ],
 )
 def test_infer_media_type(location: str, expected: str | None) -> None:

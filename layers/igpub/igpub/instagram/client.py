@@ -1,7 +1,7 @@
 """The typed Instagram Graph API client (Instagram Login on graph.instagram.com, Facebook Login on
 graph.facebook.com). The only module of igpub that imports httpx.
 
-Retry rules (design conventions 7):
+Retry rules (reads freely, ``media_publish`` never blindly: see "Never twice" in the README):
 
 * reads (GET) are retried on ``TransientError`` (including ``NetworkError``) with full-jitter exponential
   backoff, ``max_read_retries`` times;
@@ -109,15 +109,17 @@ def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def _strip_code(code: str) -> str:
+def strip_code(code: str) -> str:
+    """An authorization code without the ``#_`` / ``#_=_`` that Meta's redirects append to it."""
     code = code.strip()
     for suffix in ("#_=_", "#_"):
         code = code.removesuffix(suffix)
     return code
 
 
-def _quiet_http_loggers() -> None:
-    # httpx logs every request URL at INFO; token endpoints carry secrets in their query strings.
+def quiet_http_loggers() -> None:
+    """httpx logs every request URL at INFO; token endpoints carry secrets in their query strings.
+    Raised to WARNING (unless set higher) when a client is made, so no URL is ever logged."""
     for name in ("httpx", "httpcore"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.WARNING:
@@ -146,7 +148,7 @@ class InstagramClient:
         self._sleep = sleep
         self._rng = rng
         self._app_secret = app_secret
-        _quiet_http_loggers()
+        quiet_http_loggers()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -173,7 +175,7 @@ class InstagramClient:
             "client_secret": self._secret(app_secret),
             "grant_type": "authorization_code",
             "redirect_uri": redirect_uri,
-            "code": _strip_code(code),
+            "code": strip_code(code),
         }
         url = f"{self.settings.instagram_api_base.rstrip('/')}/oauth/access_token"
         body = self._call("POST", url, op=Operation.OAUTH, retry=_Retry.EXCHANGE, data=form)
@@ -386,7 +388,7 @@ class InstagramClient:
             "client_id": app_id,
             "redirect_uri": redirect_uri,
             "client_secret": app_secret,
-            "code": _strip_code(code),
+            "code": strip_code(code),
         }
         url = self.settings.graph_url("oauth/access_token", facebook=True)
         body = self._call("GET", url, op=Operation.OAUTH, retry=_Retry.EXCHANGE, params=params)

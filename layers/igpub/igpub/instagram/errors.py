@@ -323,6 +323,8 @@ class ErrorRow:
     advice: str | None = None  # None: the class's own advice
     wait_s: float | None = None  # rate limits: the wait when Instagram's headers give none
     resend_safe: bool = False  # Instagram guarantees nothing was created: POST /media may be sent again
+    # a transient row whose errors Instagram marks ``is_transient: false`` although they pass (reads only)
+    transient_despite_flag: bool = False
 
     def matches(self, code: int, subcode: int | None, op: Operation | None) -> bool:
         if code not in self.codes:
@@ -374,7 +376,10 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     _R(InvalidMediaError, (100,), 2207040, advice=_TAG_ADVICE),
     _R(InvalidMediaError, (100,), 2207089,
        advice="A carousel item cannot be published on its own; publish the carousel."),
-    _R(TransientError, (100,), 33, ops=(_OP.READ,)),  # fresh objects unreadable for a while (observed 2026-05)
+    # Fresh containers and media unreadable for a while (100/33 "Unsupported get request", is_transient false)
+    # although POSTs succeed and the object is readable seconds later: a read, retried despite the flag
+    # (observed 2026-05: https://github.com/gitroomhq/postiz-app/issues/1562)
+    _R(TransientError, (100,), 33, ops=(_OP.READ,), transient_despite_flag=True),
     _R(OAuthError, (100,), 36007, advice="The authorization code expired; start the connection again."),
     _R(OAuthError, (100,), 36009, advice="The authorization code was already used; start the connection again."),
     # --- subcodes seen in container status texts and envelopes of real clients (not on Meta's page; the
@@ -465,12 +470,13 @@ def row_for(
     is_transient: bool | None = None,
 ) -> ErrorRow:
     """The row that decides a Graph error. ``is_transient: false`` is honoured: Instagram saying that
-    retrying will not help turns a transient row into ``NOT_TRANSIENT`` (never retried, whatever the code).
-    Rate limits and the publishing quota are waits, not retries, and stay as they are."""
+    retrying will not help turns a transient row into ``NOT_TRANSIENT`` (never retried, whatever the code),
+    except the one row known to be mislabelled (100/33 on reads). Rate limits and the publishing quota are
+    waits, not retries, and stay as they are."""
     if code is not None:
         for row in ERROR_TABLE:
             if row.matches(code, subcode, op):
-                if is_transient is False and issubclass(row.cls, TransientError):
+                if is_transient is False and issubclass(row.cls, TransientError) and not row.transient_despite_flag:
                     return NOT_TRANSIENT
                 return row
     if is_transient:

@@ -1,7 +1,8 @@
 """Caption rules and hashtag selection.
 
-Instagram limits a caption to 2200 characters, 30 hashtags and 20 @-mentions (reference §3.1, §4). How
-Instagram counts is undocumented, so igpub makes conservative choices, all in this module:
+Instagram limits a caption to 2200 characters, 30 hashtags and 20 @-mentions
+(https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media).
+How Instagram counts is undocumented, so igpub makes conservative choices, all in this module:
 
 * Length is counted in **UTF-16 code units** (``caption_length``): the Instagram apps' caption counters
   run on UTF-16 strings, and an emoji outside the Basic Multilingual Plane counts as 2. This never

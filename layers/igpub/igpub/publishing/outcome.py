@@ -26,6 +26,8 @@ class Status(StrEnum):
     IN_PROGRESS = "in_progress"  # Instagram is still processing: poll again after wait_s
     RATE_LIMITED = "rate_limited"  # wait_s, then the same step again
     RETRY_CREATE = "retry_create"  # creating a container hit a limit or a transient error: create again
+    CANCELLED = "cancelled"  # igpub cancel marked the scheduled post cancelled before this claimed it
+    RESCHEDULED = "rescheduled"  # igpub reschedule handed the post to another execution before this claimed it
     # Publish
     PUBLISHED = "published"
     NOT_READY = "not_ready"  # media_publish says the container is not ready: poll it again
@@ -45,7 +47,8 @@ Step = Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
 STEP_STATUSES: dict[Step, frozenset[Status]] = {
     "prepare": frozenset({Status.READY, Status.SCHEDULED, Status.DUPLICATE, Status.FAILED}),
     "create": frozenset(
-        {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.RETRY_CREATE, Status.FAILED}
+        {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.RETRY_CREATE, Status.CANCELLED,
+         Status.RESCHEDULED, Status.FAILED}
     ),
     "check": frozenset({Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.FAILED}),
     "publish": frozenset(

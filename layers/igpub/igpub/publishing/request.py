@@ -7,7 +7,9 @@ Two layers of checks, both reported as one readable sentence per problem:
 
 * the pydantic model checks the shape (types, allowed values, unknown fields, one of ``url``/``key``
   per media item, the media type inferred from the extension);
-* ``validate_request`` checks Instagram's rules (reference §3.1 and §4) and igpub's own, and reports
+* ``validate_request`` checks Instagram's rules (the parameters and media specifications of
+  https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media)
+  and igpub's own (per kind: igpub.publishing.kinds), and reports
   every problem it finds, not just the first.
 
 ``parse_request`` runs both and raises ``RequestInvalid`` with all the problems. When the shape is

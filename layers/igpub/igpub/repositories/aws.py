@@ -23,11 +23,9 @@ from botocore.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.service_resource import DynamoDBServiceResource, Table
     from mypy_boto3_kms.client import KMSClient
     from mypy_boto3_s3.client import S3Client
-    from mypy_boto3_stepfunctions.client import SFNClient
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, connect_timeout=3, read_timeout=10)
 
@@ -131,20 +129,12 @@ def session() -> boto3.session.Session:
 
 
 @cache
-def dynamodb() -> DynamoDBClient:
-    return session().client("dynamodb", config=_CONFIG)
-
-
-@cache
 def dynamodb_resource() -> DynamoDBServiceResource:
     return session().resource("dynamodb", config=_CONFIG)
 
 
 def table(name: str) -> Table:
     return dynamodb_resource().Table(name)
-
-
-aws_table = table
 
 
 class TableRepository:
@@ -157,7 +147,7 @@ class TableRepository:
     @property
     def table(self) -> Table:
         if self._table is None:
-            self._table = aws_table(self._name)
+            self._table = table(self._name)  # the module's function (the property only shadows it here)
         return self._table
 
 
@@ -169,11 +159,6 @@ def kms() -> KMSClient:
 @cache
 def s3() -> S3Client:
     return session().client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
-
-
-@cache
-def stepfunctions() -> SFNClient:
-    return session().client("stepfunctions", config=_CONFIG)
 
 
 @cache

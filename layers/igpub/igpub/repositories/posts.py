@@ -1,14 +1,20 @@
 """Post records in DynamoDB: the request, the status, the containers, the result.
 
-Item: post_id (PK), account_id, kind, request (JSON string: the validated PostRequest), caption
-(final, with hashtags), status (scheduled | creating | processing | published | failed),
-execution_id, item_containers (list of container ids), parent_container (carousel), status_checks,
-transient_retries, recreations, publish_attempted_at, media_id, permalink, published_at (epoch s),
-failure_reason, failure_code, created_at / updated_at (ISO 8601), started_at (epoch s).
+One item per post, the fields of ``PostRecord`` below (None fields are not stored). ``status`` is
+the post's own life (``PostStatus``), not a task outcome (igpub.publishing.outcome). The counters
+``status_checks``, ``transient_retries`` and ``recreations`` bound the workflow's loops;
+``publish_attempted_at`` / ``publish_unknown_at`` / ``verified_at`` are the never-twice protocol
+(igpub.publishing.publish); ``waiting_for`` says what a post waits for (``quota``), for people and
+tests reading the record; ``history`` is what was done to a scheduled post (``{at, action, from, to}``
+for each cancel and reschedule). GSI ``by-account``: account_id + created_at.
+
+Scheduled posts are cancelled and moved race-free with conditional writes: the step after the wait
+claims the post (scheduled -> creating) only if it is still scheduled and still belongs to its
+execution; ``cancel`` succeeds only while the post is scheduled; ``reschedule`` hands the post to a new
+execution only while it is scheduled (or cancelled) and still belongs to the old one.
 Engagement: insights (stage label -> {collected_at, metrics, error}), insights_stage, and while more
-collections are due insights_pool + insights_due_at (the sparse GSI ``insights-due``); first_comment_status,
-first_comment_id, first_comment_reason, first_comment_attempted_at.
-GSI ``by-account``: account_id + created_at.
+collections are due insights_pool + insights_due_at (the sparse GSI ``insights-due``); first_comment_text,
+first_comment_status, first_comment_id, first_comment_reason, first_comment_attempted_at/attempts.
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ class PostRecord(BaseModel):
     failure_reason: str | None = None
     failure_code: str | None = None
     hashtags: list[str] = Field(default_factory=list)
+    history: list[dict[str, Any]] = Field(default_factory=list)
     insights: dict[str, Any] = Field(default_factory=dict)
     insights_stage: int | None = None
     insights_due_at: int | None = None
@@ -106,12 +113,13 @@ def _record(item: dict[str, Any]) -> PostRecord:
 class PostRepository(aws.TableRepository):
     def claim(self, record: PostRecord) -> tuple[PostRecord, bool]:
         """Create the post, or find it. Returns (record, owned): owned is False when the post id
-        belongs to another execution (a duplicate submission)."""
+        belongs to another execution (a duplicate submission). When it already belongs to this
+        execution (a retried task, or a post ``reschedule`` handed to it), the new values are written
+        but the status, the history and created_at are kept (a post cancelled meanwhile stays cancelled)."""
         try:
             self.table.put_item(
                 Item={k: v for k, v in record.model_dump().items() if v is not None},
-                ConditionExpression="attribute_not_exists(post_id) OR execution_id = :e",
-                ExpressionAttributeValues={":e": record.execution_id},
+                ConditionExpression="attribute_not_exists(post_id)",
             )
             return record, True
         except ClientError as exc:
@@ -120,7 +128,86 @@ class PostRepository(aws.TableRepository):
         existing = self.get(record.post_id)
         if existing is None:  # deleted in between: try once more
             return self.claim(record)
-        return existing, existing.execution_id == record.execution_id
+        if existing.execution_id != record.execution_id:
+            return existing, False
+        keep = {"post_id", "status", "history", "created_at", "updated_at"}
+        fields = {k: v for k, v in record.model_dump().items() if v is not None and k not in keep}
+        try:
+            return self._update(record.post_id, record.updated_at, fields, condition=(
+                "execution_id = :e", {":e": record.execution_id})), True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return self.claim(record)  # handed to another execution in between: read again
+
+    def claim_for_publishing(self, post_id: str, execution_id: str, now: float) -> PostRecord | None:
+        """scheduled -> creating, only if the post is still scheduled (not cancelled) and still belongs to
+        ``execution_id`` (not rescheduled); None otherwise. After this, cancel and reschedule refuse."""
+        try:
+            return self._update(post_id, iso(now), {"status": "creating"}, condition=(
+                "#s = :scheduled AND execution_id = :e", {":scheduled": "scheduled", ":e": execution_id}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
+    def cancel(self, post_id: str, now: float) -> PostRecord | None:
+        """scheduled -> cancelled (with a history entry), only while no execution has claimed the post for
+        publishing; None when the post is not scheduled (any more)."""
+        entry = {"at": iso(now), "action": "cancel", "from": "scheduled", "to": "cancelled"}
+        try:
+            return self._update(post_id, iso(now), {"status": "cancelled"}, history=entry, condition=(
+                "#s = :scheduled", {":scheduled": "scheduled"}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
+    def reschedule(
+        self, post_id: str, now: float, *, old_execution_id: str, new_execution_id: str, request: str,
+        from_at: str | None, to_at: str,
+    ) -> PostRecord | None:
+        """Hand a scheduled (or cancelled) post to a new execution with a new publish_at; None when it was
+        claimed for publishing, or handed to another execution, in between."""
+        entry = {"at": iso(now), "action": "reschedule", "from": from_at, "to": to_at}
+        try:
+            return self._update(
+                post_id, iso(now),
+                {"status": "scheduled", "execution_id": new_execution_id, "request": request},
+                history=entry,
+                condition=("#s IN (:scheduled, :cancelled) AND execution_id = :e",
+                           {":scheduled": "scheduled", ":cancelled": "cancelled", ":e": old_execution_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
+    def _update(
+        self, post_id: str, updated_at: str, fields: dict[str, Any], *, history: dict[str, Any] | None = None,
+        condition: tuple[str, dict[str, Any]],
+    ) -> PostRecord:
+        names: dict[str, str] = {"#s": "status"} if "#s" in condition[0] else {}
+        values: dict[str, Any] = {":now": updated_at, **condition[1]}
+        sets = ["updated_at = :now"]
+        for i, (key, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = key
+            values[f":v{i}"] = value
+            sets.append(f"#f{i} = :v{i}")
+        if history is not None:
+            values[":entry"], values[":empty"] = [history], []
+            sets.append("history = list_append(if_not_exists(history, :empty), :entry)")
+        kwargs: dict[str, Any] = {
+            "Key": {"post_id": post_id},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": f"attribute_exists(post_id) AND ({condition[0]})",
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        resp = self.table.update_item(**kwargs)
+        return _record(resp["Attributes"])
 
     def get(self, post_id: str) -> PostRecord | None:
         item = self.table.get_item(Key={"post_id": post_id}, ConsistentRead=True).get("Item")

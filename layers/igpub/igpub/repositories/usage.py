@@ -40,8 +40,6 @@ from igpub.instagram.usage import Decision
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from igpub.config import Settings
-
 __all__ = ["DynamoUsageStore"]
 
 _WINDOWS = 60  # minutes per rolling hour
@@ -71,10 +69,6 @@ class DynamoUsageStore:
             client = aws.session().client("dynamodb")
         self._client = client
         self.table_name = table_name
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, client: DynamoDBClient | None = None) -> DynamoUsageStore:
-        return cls(settings.usage_table, client=client)
 
     @staticmethod
     def key(account_id: str) -> dict[str, Any]:

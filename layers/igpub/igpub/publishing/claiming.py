@@ -1,0 +1,121 @@
+"""The Prepare task: validate the request (and the bucket's media), claim the post id for this
+execution (a second execution with the same id ends as a duplicate), check the account."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from igpub.observability import logger
+from igpub.publishing import media_check
+from igpub.publishing.deps import Deps
+from igpub.publishing.errors import RequestInvalid
+from igpub.publishing.kinds import KINDS
+from igpub.publishing.outcome import Outcome, Status, failed
+from igpub.publishing.request import PostRequest, parse_request
+from igpub.repositories.posts import PostRecord, PostStatus, iso
+
+
+def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
+    problems: list[str] = []
+    spec = KINDS[req.kind]
+    for item in req.media:
+        if not item.key:
+            continue
+        peek = deps.media.peek(item.key)
+        if peek is None:
+            problems.append(f"{item.key}: no such file in the media bucket {deps.media.bucket}")
+            continue
+        if item.type == "image":
+            problems += media_check.check_image(peek.head, peek.size, role=spec.image_role, name=item.key)
+        else:
+            problems += media_check.check_video(peek.head, peek.size, role=spec.video_role, name=item.key)
+    return problems
+
+
+def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str) -> Outcome:
+    now = deps.clock()
+    try:
+        req = parse_request(request, allow_http=deps.settings.allow_http_media)
+        problems = _check_bucket_media(deps, req)
+        if problems:
+            raise RequestInvalid(problems)
+    except RequestInvalid as exc:
+        _claim(deps, post_id, request, execution_id, now, status="failed")
+        return failed(
+            "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1)), "invalid"
+        )
+    caption: str = req.caption
+    tags: list[str] = []
+    comment = req.first_comment or ""
+    if req.hashtag_pool and deps.hashtags is not None:
+        if req.hashtags_in == "first_comment":  # the pool's hashtags go into the first comment
+            comment, tags = deps.hashtags.caption_for(req.model_copy(update={"caption": comment}), post_id=post_id)
+        else:
+            caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
+    first = {"first_comment_text": comment.strip(), "first_comment_status": "pending"} if comment.strip() else {}
+    scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
+    rec, owned = _claim(
+        deps,
+        post_id,
+        req.model_dump(mode="json"),
+        execution_id,
+        now,
+        status="scheduled" if scheduled else "creating",
+        caption=caption,
+        hashtags=tags,
+        account_id=req.account_id,
+        kind=req.kind,
+        **first,
+    )
+    if not owned:
+        logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
+        return {"status": Status.DUPLICATE, "reason": f"post {post_id} is already handled by {rec.execution_id}"}
+    account = deps.accounts.get(req.account_id)
+    if account is None:
+        return failed(
+            f"Account {req.account_id} is not connected to igpub. Connect it first (igpub connect).", "no_account"
+        )
+    if account.status != "active":
+        return failed(
+            f"@{account.username} needs re-authorisation ({account.reauth_reason or 'token invalid'}). "
+            "Reconnect it (igpub connect) and post again.",
+            "needs_reauth",
+        )
+    if scheduled and req.publish_at is not None:
+        at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
+        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"status": Status.READY}
+
+
+def _claim(
+    deps: Deps,
+    post_id: str,
+    request: dict[str, Any],
+    execution_id: str,
+    now: float,
+    *,
+    status: PostStatus,
+    caption: str = "",
+    hashtags: list[str] | None = None,
+    account_id: str | None = None,
+    kind: str | None = None,
+    **extra: Any,
+) -> tuple[PostRecord, bool]:
+    record = PostRecord(
+        post_id=post_id,
+        account_id=account_id or str(request.get("account_id") or "unknown"),
+        kind=kind or str(request.get("kind") or "unknown"),
+        request=json.dumps(request, sort_keys=True, default=str),
+        caption=caption,
+        status=status,
+        execution_id=execution_id,
+        hashtags=hashtags or [],
+        created_at=iso(now),
+        updated_at=iso(now),
+        started_at=int(now),
+        **extra,
+    )
+    return deps.posts.claim(record)

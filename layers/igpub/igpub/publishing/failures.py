@@ -1,0 +1,137 @@
+"""What a task answers when Instagram or the post says no: failures a person can act on, and the
+bounded retries of transient errors and expired containers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from igpub.accounts import Account
+from igpub.instagram.errors import AuthError, InstagramError, RateLimitedError, TransientError
+from igpub.instagram.models import ContainerStatus
+from igpub.observability import logger, metrics
+from igpub.publishing.deps import Deps
+from igpub.publishing.outcome import Outcome, Status, failed, wait
+from igpub.repositories.accounts import StaleTokenVersion
+from igpub.repositories.posts import PostRecord
+
+MAX_TRANSIENT_RETRIES = 8
+MAX_RECREATIONS = 2
+TRANSIENT_WAIT_S = 10
+
+
+def auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
+    reason = (
+        f"Instagram no longer accepts @{account.username}'s access token ({exc.advice}). "
+        "Reconnect the account (igpub connect), then post again."
+    )
+    try:
+        deps.accounts.mark_needs_reauth(
+            account.account_id, reason=exc.advice, expected_version=account.token_version, now=deps.clock()
+        )
+    except StaleTokenVersion:
+        reason = "The account's token changed while posting (it was reconnected); post again."
+    return failed(reason, "needs_reauth")
+
+
+def transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: Status) -> Outcome:
+    n = deps.posts.increment(rec.post_id, "transient_retries", deps.clock())
+    if n > MAX_TRANSIENT_RETRIES:
+        return failed(
+            f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.", "transient"
+        )
+    return wait(status, TRANSIENT_WAIT_S * min(n, 6))
+
+
+def error_outcome(
+    deps: Deps, rec: PostRecord, account: Account, exc: InstagramError, *, retry_status: Status
+) -> Outcome:
+    if isinstance(exc, RateLimitedError):
+        limited = Status.RETRY_CREATE if retry_status == Status.RETRY_CREATE else Status.RATE_LIMITED
+        return wait(limited, exc.retry_after_s)
+    if isinstance(exc, AuthError):
+        return auth_failure(deps, account, exc)
+    if isinstance(exc, TransientError):
+        return transient(deps, rec, exc, retry_status)
+    return failed(exc.advice, exc.kind if hasattr(exc, "kind") else "instagram")
+
+
+def container_failure(status: ContainerStatus, what: str) -> Outcome:
+    detail = (status.status or "").strip()
+    return failed(
+        f"Instagram could not process {what}: {detail or 'no details given'}. " + media_check_advice(detail),
+        "container_error",
+    )
+
+
+def media_check_advice(detail: str) -> str:
+    """Advice for the subcode Instagram puts in a container's `status` text."""
+    from igpub.instagram.errors import advice_for_subcode
+
+    for token in detail.replace("(", " ").replace(")", " ").split():
+        if token.isdigit() and len(token) == 7:
+            return advice_for_subcode(int(token))
+    return "Check the media against Instagram's specifications and post again."
+
+
+def expired(deps: Deps, rec: PostRecord, *, recreate: bool = False) -> Outcome:
+    """A container EXPIRED (24 h after creation). While processing that is a failure; after a long
+    quota wait the post is still wanted, so its containers are created again (a bounded number of times)."""
+    if recreate:
+        n = deps.posts.increment(rec.post_id, "recreations", deps.clock())
+        if n <= MAX_RECREATIONS:
+            deps.posts.update(
+                rec.post_id,
+                deps.clock(),
+                item_containers=[],
+                ready_containers=[],
+                remove=("parent_container", "publish_attempted_at"),
+            )
+            return wait(Status.RECREATE, 1)
+    return failed(
+        "Instagram's media container expired (containers live 24 hours) before the post could be published. "
+        "Post it again.",
+        "expired",
+    )
+
+
+def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[str, Any] | None) -> Outcome:
+    if outcome and outcome.get("reason"):
+        reason, code = str(outcome["reason"]), str(outcome.get("code") or "failed")
+    elif error:
+        cause, error_type = str(error.get("Cause") or ""), str(error.get("Error", "error"))
+        try:
+            body = json.loads(cause)
+            cause, error_type = body.get("errorMessage", cause), body.get("errorType") or error_type
+        except (ValueError, AttributeError):
+            pass
+        if error_type == "AwsTransientError" or cause.startswith("AWS kept failing"):
+            reason = (
+                f"{cause[:300]} in every retry igpub made. "
+                "AWS was throttling or failing at the time: post again in a few minutes."
+            )
+            code = "aws_transient"
+        else:
+            reason = f"igpub hit an unexpected error ({error_type}): {cause[:300]}. Post again."
+            code = "internal"
+    elif outcome:
+        reason = f"igpub got an outcome it does not handle ({outcome.get('status')!r}); this is a bug. Post again."
+        code = "internal"
+    else:
+        reason, code = "The post failed for an unknown reason. Post again.", "unknown"
+    now = deps.clock()
+    rec = deps.posts.get(post_id)
+    if rec is None:
+        return {"status": Status.FAILED, "reason": reason}
+    if rec.status == "published":  # never turn a published post into a failed one
+        return {"status": Status.PUBLISHED, "reason": "already published"}
+    if code == "aws_transient" and rec.publish_attempted_at:
+        reason = reason.replace(
+            "post again in a few minutes.",
+            "igpub could not confirm whether Instagram published it, so check the account before posting again.",
+        )
+    deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
+    metrics.add_dimension(name="kind", value=rec.kind)
+    metrics.add_metric(name="PostsFailed", unit="Count", value=1)
+    logger.info("post failed", extra={"post_id": post_id, "code": code})
+    return failed(reason, code)

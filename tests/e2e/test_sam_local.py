@@ -1,0 +1,441 @@
+"""Every sample event in events/ through `sam local invoke` (SAM CLI, Docker, the Lambda base image
+or its stand-in) against the deployed local stack, and an account connected through
+`sam local start-api`.
+
+Each event file maps to its function, what it needs in the stack first (seeded through the deployed
+stack: the OAuth flow, the deployed publisher, DynamoDB), and what its result must be. An event file
+without an entry fails: whoever adds an event adds its case here. `sam local invoke` exits 0 even
+when the handler raises, so the result printed on stdout is what is checked; an error raised inside
+the function fails the test.
+
+Needs a container engine: `local/samlocal.sh` uses DOCKER_HOST, /var/run/docker.sock or starts its
+own dockerd (root + Debian's docker.io). Where none can run these tests skip, loudly, unless
+IGPUB_REQUIRE_DOCKER=1 (set by .ci/run), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from igpub.accounts import Account
+from igpub_cli.api import list_accounts
+from igpub_cli.deployment import Deployment
+from igpub_cli.local import FakeInstagram
+from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
+from tests.e2e.test_refresh_e2e import shift_token_times
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+SAMLOCAL = ROOT / "local" / "samlocal.sh"
+DAY = 86400
+NO_ENGINE = 3  # local/samlocal.sh's exit status when no container engine can run here
+
+
+# ------------------------------------------------------------------------------ the engine
+@pytest.fixture(scope="module")
+def docker_env() -> dict[str, str]:
+    """The environment for local/samlocal.sh, with a Docker engine that answers (skip loudly if none)."""
+    env = dict(os.environ)
+    out = subprocess.run([str(SAMLOCAL), "env"], capture_output=True, text=True, env=env, timeout=120)
+    if out.returncode == NO_ENGINE:
+        reason = f"NO CONTAINER ENGINE on this machine, sam local tests not run: {out.stderr.strip()}"
+        if os.environ.get("IGPUB_REQUIRE_DOCKER") == "1":
+            pytest.fail(reason)
+        print(f"\n{'!' * 20} {reason}")
+        pytest.skip(reason)
+    assert out.returncode == 0, out.stderr
+    env["DOCKER_HOST"] = out.stdout.strip().partition("=")[2]
+    image = subprocess.run([str(SAMLOCAL), "image"], capture_output=True, text=True, env=env, timeout=600)
+    assert image.returncode == 0, image.stderr
+    print(f"\nLambda base image: {image.stdout.strip()}")
+    return env
+
+
+@dataclass
+class Invocation:
+    result: Any
+    logs: str
+
+
+def sam_invoke(env: dict[str, str], function: str, event: dict[str, Any], tmp: Path) -> Invocation:
+    path = tmp / f"{function}-{uuid.uuid4().hex[:8]}.json"
+    path.write_text(json.dumps(event))
+    out = subprocess.run(
+        [str(SAMLOCAL), "invoke", function, str(path)], capture_output=True, text=True, env=env, timeout=300
+    )
+    logs = out.stderr
+    assert out.returncode == 0, f"sam local invoke failed ({out.returncode}):\n{logs[-4000:]}"
+    lines = [line for line in out.stdout.strip().splitlines() if line.strip()]
+    assert lines, f"no result on stdout:\n{logs[-4000:]}"
+    result = json.loads(lines[-1])
+    if isinstance(result, dict) and ("errorType" in result or "errorMessage" in result):
+        pytest.fail(f"{function} raised inside sam local invoke: {result.get('errorType')}: "
+                    f"{result.get('errorMessage')}\n{logs[-4000:]}")
+    assert "Max Memory Used" in logs or "REPORT RequestId" in logs, logs[-2000:]  # it ran in the container
+    return Invocation(result, logs)
+
+
+# ------------------------------------------------------------------------------ seeding helpers
+@dataclass
+class Ctx:
+    dep: Deployment
+    fake: FakeInstagram
+    account: Callable[[], Account]  # the fake's demo user connected through the deployed OAuth flow
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def function_name(dep: Deployment, logical_id: str) -> str:
+    res = dep.client("cloudformation").describe_stack_resource(StackName=dep.stack, LogicalResourceId=logical_id)
+    return str(res["StackResourceDetail"]["PhysicalResourceId"])
+
+
+def deployed_publisher(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    resp = ctx.dep.client("lambda").invoke(
+        FunctionName=function_name(ctx.dep, "PublisherFunction"), Payload=json.dumps(event).encode()
+    )
+    body: dict[str, Any] = json.loads(resp["Payload"].read())
+    assert not resp.get("FunctionError"), body
+    return body
+
+
+def post_record(ctx: Ctx, post_id: str) -> dict[str, Any]:
+    item = ctx.dep.client("dynamodb").get_item(
+        TableName=ctx.dep.output("PostsTableName"), Key={"post_id": {"S": post_id}}, ConsistentRead=True
+    )
+    return dict(item.get("Item") or {})
+
+
+def publisher_event(ctx: Ctx, event: dict[str, Any], *, run_before: tuple[str, ...]) -> dict[str, Any]:
+    """The sample event for a new post of the connected account; the steps before it run on the
+    deployed publisher (what the state machine would have done)."""
+    account = ctx.account()
+    post_id = uuid.uuid4().hex
+    execution_id = f"arn:aws:states:us-east-1:000000000000:execution:sam-local:{post_id}"
+    prepare = json.loads((EVENTS / "publisher_prepare.json").read_text())
+    prepare |= {"post_id": post_id, "execution_id": execution_id}
+    prepare["request"] |= {
+        "account_id": account.account_id,
+        "media": [{"url": ctx.fake.cdn("image.jpg", w=1080, h=1080), "alt_text": "A sunrise"}],
+    }
+    ctx.data.update(post_id=post_id, account_id=account.account_id)
+    for step in run_before:
+        ev = prepare if step == "prepare" else {"step": step, "post_id": post_id, "execution_id": execution_id}
+        outcome = deployed_publisher(ctx, ev)
+        assert outcome.get("status") not in ("failed", "duplicate"), outcome
+    if event.get("step") == "prepare":
+        return prepare
+    return event | {"post_id": post_id, "execution_id": execution_id}
+
+
+def oauth_event(event: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
+    return event | {
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()},
+    }
+
+
+def authorize_code(connect_url: str) -> dict[str, str]:
+    """GET the deployed connect route, approve at the fake: the code and state the callback would get."""
+    with httpx.Client(timeout=30, follow_redirects=False) as http:
+        first = http.get(connect_url)
+        assert first.status_code == 302, first.text
+        consent = http.get(first.headers["location"])
+        assert consent.status_code == 302, consent.text
+    query = parse_qs(urlsplit(consent.headers["location"].split("#", 1)[0]).query)
+    return {"code": query["code"][0], "state": query["state"][0]}
+
+
+def header(resp: dict[str, Any], name: str) -> str:
+    headers = {k.lower(): v for k, v in (resp.get("headers") or {}).items()}
+    for k, v in (resp.get("multiValueHeaders") or {}).items():
+        headers.setdefault(k.lower(), v[0])
+    return str(headers.get(name.lower(), ""))
+
+
+def demo_user_id(ctx: Ctx) -> str:
+    return str(next(u for u in ctx.fake.users() if u["username"] == "igpub_demo")["user_id"])
+
+
+# ------------------------------------------------------------------------------ the cases
+@dataclass(frozen=True)
+class Case:
+    function: str  # the template's logical id
+    seed: Callable[[Ctx, dict[str, Any]], dict[str, Any]]  # the sample event -> the event to invoke
+    check: Callable[[Ctx, Any], None]  # the function's result -> assertions
+
+
+def _as_is(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return event
+
+
+def _check_connect(ctx: Ctx, out: Any) -> None:
+    assert out["statusCode"] == 302, out
+    location = urlsplit(header(out, "Location"))
+    assert location.path.endswith("/www.instagram.com/oauth/authorize"), location
+    query = parse_qs(location.query)
+    assert query["redirect_uri"] == [ctx.dep.output("OAuthRedirectUri")]
+    state = ctx.dep.client("dynamodb").get_item(
+        TableName=ctx.dep.output("OAuthStatesTableName"), Key={"state": {"S": query["state"][0]}}
+    )
+    assert "Item" in state, "the state the function issued is not in the emulator's table"
+
+
+def _check_connect_facebook(ctx: Ctx, out: Any) -> None:
+    assert out["statusCode"] == 302, out
+    location = urlsplit(header(out, "Location"))
+    assert location.path.endswith("/dialog/oauth"), location
+    assert parse_qs(location.query)["client_id"] == ["igpub-local-fb-app"]
+
+
+def _seed_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    ctx.data["before"] = {a.account_id for a in list_accounts(ctx.dep)}
+    return oauth_event(event, authorize_code(ctx.dep.output("ConnectUrl")))
+
+
+def _check_callback(ctx: Ctx, out: Any) -> None:
+    assert out["statusCode"] == 200, out
+    accounts = {a.username: a for a in list_accounts(ctx.dep)}
+    assert "igpub_demo" in accounts and accounts["igpub_demo"].status == "active"
+    assert "igpub_demo" in out["body"]
+
+
+def _seed_facebook_callback(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    clear_hashtags(ctx.dep, demo_user_id(ctx))
+    return oauth_event(event, authorize_code(ctx.dep.output("FacebookConnectUrl")))
+
+
+def _check_facebook_callback(ctx: Ctx, out: Any) -> None:
+    assert out["statusCode"] == 200, out
+    assert "Facebook Login connected" in out["body"]
+    item = ctx.dep.client("dynamodb").get_item(
+        TableName=ctx.dep.output("HashtagsTableName"),
+        Key={"pk": {"S": f"ACCOUNT#{demo_user_id(ctx)}"}, "sk": {"S": "FACEBOOK"}},
+    )
+    assert "token_ciphertext" in item["Item"]
+
+
+def _seed_hashtags(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    uid = demo_user_id(ctx)
+    clear_hashtags(ctx.dep, uid)
+    if event["action"] == "discover":
+        assert facebook_connect(ctx.dep).status_code == 200
+    ctx.data["account_id"] = uid
+    return event | {"account_id": uid}
+
+
+def _check_budget(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "ok", out
+    assert out["budget"]["account_id"] == ctx.data["account_id"] and out["budget"]["limit"] == 30
+
+
+def _check_discover(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "ok", out
+    assert out["added"], out
+    pool = ctx.dep.client("dynamodb").query(
+        TableName=ctx.dep.output("HashtagsTableName"),
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :pool)",
+        ExpressionAttributeValues={":pk": {"S": f"ACCOUNT#{ctx.data['account_id']}"}, ":pool": {"S": "POOL#cafe#"}},
+    )["Items"]
+    assert len(pool) == len(out["added"])
+
+
+def _seed_prepare(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return publisher_event(ctx, event, run_before=())
+
+
+def _check_prepare(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "ready", out
+    assert post_record(ctx, ctx.data["post_id"])["account_id"]["S"] == ctx.data["account_id"]
+
+
+def _seed_create(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return publisher_event(ctx, event, run_before=("prepare",))
+
+
+def _check_created(ctx: Ctx, out: Any) -> None:
+    assert out["status"] in ("finished", "in_progress"), out
+    saved = post_record(ctx, ctx.data["post_id"]).get("item_containers", {}).get("L", [])
+    assert saved, "no container id saved"
+    assert {c["S"] for c in saved} <= {str(c["id"]) for c in ctx.fake.containers()}
+
+
+def _seed_check(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return publisher_event(ctx, event, run_before=("prepare", "create"))
+
+
+def _check_checked(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "finished", out
+
+
+def _seed_publish(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return publisher_event(ctx, event, run_before=("prepare", "create", "check"))
+
+
+def _check_published(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "published", out
+    assert out["media_id"] in {m["id"] for m in ctx.fake.media()}
+    assert post_record(ctx, ctx.data["post_id"])["status"]["S"] == "published"
+
+
+def _seed_fail(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    return publisher_event(ctx, event, run_before=("prepare",))
+
+
+def _check_failed(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "failed" and "2207052" in out["reason"], out
+    record = post_record(ctx, ctx.data["post_id"])
+    assert record["status"]["S"] == "failed" and "2207052" in record["failure_reason"]["S"]
+
+
+def _seed_refresh_account(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    account = ctx.account()
+    ctx.fake.advance(2 * DAY)  # connected two days ago at the fake and in igpub's records
+    shift_token_times(ctx.dep, account.account_id, issued_by=2 * DAY)
+    ctx.data["account_id"] = account.account_id
+    return event | {"account_id": account.account_id}
+
+
+def _check_refreshed_one(ctx: Ctx, out: Any) -> None:
+    assert out["refreshed"] == 1 and out["failed"] == 0, out
+
+
+def _seed_schedule(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    ddb, table = ctx.dep.client("dynamodb"), ctx.dep.output("AccountsTableName")
+    for item in ddb.scan(TableName=table, ProjectionExpression="account_id").get("Items", []):
+        ddb.delete_item(TableName=table, Key={"account_id": item["account_id"]})  # earlier tests' accounts
+    account = ctx.account()
+    ctx.fake.advance(50 * DAY)  # 50 days old: due (expires within the 14-day window)
+    shift_token_times(ctx.dep, account.account_id, issued_by=50 * DAY)
+    return event
+
+
+def _check_schedule(ctx: Ctx, out: Any) -> None:
+    assert out["refreshed"] >= 1 and out["failed"] == 0 and out["needs_reauth"] == 0, out
+
+
+CASES: dict[str, Case] = {
+    "oauth_connect": Case("OAuthFunction", _as_is, _check_connect),
+    "oauth_callback": Case("OAuthFunction", _seed_callback, _check_callback),
+    "oauth_connect_facebook": Case("OAuthFunction", _as_is, _check_connect_facebook),
+    "oauth_facebook_callback": Case("OAuthFunction", _seed_facebook_callback, _check_facebook_callback),
+    "hashtags_budget": Case("HashtagsFunction", _seed_hashtags, _check_budget),
+    "hashtags_discover": Case("HashtagsFunction", _seed_hashtags, _check_discover),
+    "publisher_prepare": Case("PublisherFunction", _seed_prepare, _check_prepare),
+    "publisher_create": Case("PublisherFunction", _seed_create, _check_created),
+    "publisher_check": Case("PublisherFunction", _seed_check, _check_checked),
+    "publisher_publish": Case("PublisherFunction", _seed_publish, _check_published),
+    "publisher_fail": Case("PublisherFunction", _seed_fail, _check_failed),
+    "refresh_account": Case("RefresherFunction", _seed_refresh_account, _check_refreshed_one),
+    "refresh_schedule": Case("RefresherFunction", _seed_schedule, _check_schedule),
+}
+
+EVENT_FILES = sorted(p.stem for p in EVENTS.glob("*.json"))
+
+
+def test_deployed_functions_have_no_aws_endpoint_variable(dep: Deployment) -> None:
+    """AWS_ENDPOINT_URL exists only under sam local (LocalAwsEndpointUrl set); deployed, it is absent."""
+    lam = dep.client("lambda")
+    for logical_id in ("OAuthFunction", "PublisherFunction", "RefresherFunction", "HashtagsFunction"):
+        config = lam.get_function_configuration(FunctionName=function_name(dep, logical_id))
+        variables = (config.get("Environment") or {}).get("Variables") or {}
+        assert variables.get("IGPUB_ACCOUNTS_TABLE"), logical_id
+        assert "AWS_ENDPOINT_URL" not in variables, logical_id
+
+
+def test_env_vars_file_points_containers_at_this_machine(dep: Deployment) -> None:
+    """.run/sam-env.json (written by make up): every function, its deployed values, URLs this machine
+    serves rewritten to host.docker.internal, the authorize page (a browser's) left alone."""
+    data = json.loads((ROOT / ".run" / "sam-env.json").read_text())
+    assert {"OAuthFunction", "PublisherFunction", "RefresherFunction", "HashtagsFunction"} <= set(data)
+    oauth = data["OAuthFunction"]
+    assert oauth["IGPUB_ACCOUNTS_TABLE"] == dep.output("AccountsTableName")
+    assert oauth["AWS_ENDPOINT_URL"] == dep.endpoint_url.replace("127.0.0.1", "host.docker.internal")  # type: ignore[union-attr]
+    assert oauth["IGPUB_GRAPH_INSTAGRAM_BASE"].startswith("http://host.docker.internal:")
+    assert oauth["IGPUB_INSTAGRAM_AUTHORIZE_URL"].startswith(f"{dep.fake_url}/")
+
+
+def test_every_mapped_event_exists() -> None:
+    assert set(CASES) <= set(EVENT_FILES), f"cases without an event file: {set(CASES) - set(EVENT_FILES)}"
+
+
+@pytest.mark.parametrize("name", EVENT_FILES)
+def test_sample_event_through_sam_local_invoke(
+    name: str, docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram, tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    case = CASES.get(name)
+    if case is None:
+        pytest.fail(f"events/{name}.json has no case in tests/e2e/test_sam_local.py (CASES): add its function, "
+                    "the data it needs and the result to check")
+    ctx = Ctx(dep, fake, account=lambda: request.getfixturevalue("account"))
+    event = case.seed(ctx, json.loads((EVENTS / f"{name}.json").read_text()))
+    run = sam_invoke(docker_env, case.function, event, tmp_path)
+    case.check(ctx, run.result)
+
+
+# ------------------------------------------------------------------------------ start-api
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) -> Iterator[str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = (ROOT / ".run" / "sam-local-api.log").open("w")
+    proc = subprocess.Popen(
+        [str(SAMLOCAL), "api", str(port)], env=docker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                httpx.get(f"{base}/nothing-here", timeout=2)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    tail = (ROOT / ".run" / "sam-local-api.log").read_text()[-3000:]
+                    pytest.fail(f"sam local start-api did not start:\n{tail}")
+                time.sleep(0.5)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:
+    fake.create_user("samlocal_user")
+    with httpx.Client(timeout=120, follow_redirects=False) as http:
+        first = http.get(f"{local_api}/connect")
+        assert first.status_code == 302, first.text
+        authorize = first.headers["location"]
+        assert parse_qs(urlsplit(authorize).query)["redirect_uri"] == [f"{local_api}/oauth/callback"]
+        consent = http.get(authorize + "&login_as=samlocal_user")
+        assert consent.status_code == 302, consent.text
+        callback = consent.headers["location"].split("#", 1)[0]
+        assert callback.startswith(f"{local_api}/oauth/callback?")  # back through sam local, not the deployed API
+        done = http.get(callback)
+    assert done.status_code == 200, done.text
+    assert "samlocal_user" in done.text
+    accounts = {a.username: a for a in list_accounts(dep)}
+    assert accounts["samlocal_user"].status == "active"
