@@ -127,7 +127,10 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
     assert dep.endpoint_url
     common.stop_running_executions(dep)
     run_id = f"{int(time.time()) % 100000:05d}"
-    users = [f"burst_{i:03d}" for i in range(n_accounts)]
+    # new users every run: the fake (like Instagram) counts each user's calls over a rolling hour, so
+    # users from an earlier run would start near their budget and wait (quota waits are then igpub's
+    # correct answer, not the burst's cost)
+    users = [f"burst{run_id}_{i:03d}" for i in range(n_accounts)]
     t0 = time.time()
     accounts = common.connect_users(dep, fake, users)
     common.clear_usage(dep, [a.account_id for a in accounts])

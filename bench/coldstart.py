@@ -8,7 +8,7 @@ tables, key, bucket and fake Instagram as the deployed Lambda. PYTHONDONTWRITEBY
 Lambda's code folders are read-only: whatever bytecode the artifact does not ship is compiled again at
 every cold start. Each run reports two times, both from the moment the interpreter was started:
 
-* ``init``: the handler module imported and its cold-start work done (what Lambda bills as INIT);
+* ``init``: the handler module imported and its dependencies built (``app._deps()`` / ``app._wired()``);
 * ``first result``: the first invocation of the function's sample event (``events/``) has returned,
   i.e. the cold start as a user feels it.
 
@@ -84,8 +84,9 @@ class Context:
 events = json.loads(os.environ["BENCH_EVENTS"])
 if os.environ["BENCH_MODE"] == "function":
     import app
-    if hasattr(app, "_deps"):
-        app._deps()
+    for _builder in ("_deps", "_wired"):  # the function's cold-start work (its dependencies, built once)
+        if hasattr(app, _builder):
+            getattr(app, _builder)()
     handler = app.lambda_handler
     from igpub.repositories import aws as _aws
     _take, _total = _aws.take_request_counts, {}

@@ -105,15 +105,18 @@ def collect_due_insights(dep: Deployment) -> dict[str, Any]:
     return invoke(dep, {"action": "collect_due"})
 
 
-def connect_url(dep: Deployment, features: list[str]) -> str:
-    """The connect URL asking for the scopes of ``features`` (comments, insights, webhooks)."""
-    from urllib.parse import urlencode
+def with_features(url: str, features: list[str]) -> str:
+    """The connect (invite) link asking also for the scopes of ``features`` (comments, insights, webhooks)."""
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     unknown = [f for f in features if f not in CONNECT_FEATURES]
     if unknown:
         raise ValueError(f"unknown --with value(s): {', '.join(unknown)} (known: {', '.join(CONNECT_FEATURES)})")
-    url = dep.output("ConnectUrl")
-    return f"{url}?{urlencode({'with': ','.join(features)})}" if features else url
+    if not features:
+        return url
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query)) | {"with": ",".join(features)}
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 # ------------------------------------------------------------------------------------------ rendering

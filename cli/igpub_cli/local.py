@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from igpub_cli.api import create_invite
 from igpub_cli.deployment import Deployment
 
 
@@ -119,16 +120,20 @@ def _with_param(url: str, **params: str) -> str:
 
 
 def walk_connect_flow(
-    dep: Deployment, *, login_as: str | None = None, log: Any = None, features: str | None = None
+    dep: Deployment, *, login_as: str | None = None, log: Any = None, invite_url: str | None = None,
+    features: str | None = None,
 ) -> httpx.Response:
-    """GET /connect -> the (fake) authorize page -> the callback, like a browser; returns the
-    callback's response (an HTML page). ``features``: e.g. "comments,insights,webhooks"."""
+    """Create an invite (as `igpub connect` does) unless one is given, then GET its link (/connect) ->
+    the (fake) authorize page -> the callback, like a browser; returns the callback's response (an HTML page).
+    ``features``: e.g. "comments,insights,webhooks" (as `igpub connect --with`)."""
     say = log or (lambda _m: None)
-    connect_url = dep.output("ConnectUrl")
+    if invite_url is None:
+        invite_url = create_invite(dep, label=login_as or "").url
+        say("   invite created (igpub connect): a single-use link to /connect")
     if features:
-        connect_url = _with_param(connect_url, **{"with": features})
+        invite_url = _with_param(invite_url, **{"with": features})
     with httpx.Client(timeout=30, follow_redirects=False) as http:
-        first = http.get(connect_url)
+        first = http.get(invite_url)
         if first.status_code != 302:
             raise RuntimeError(f"/connect answered {first.status_code}: {first.text[:200]}")
         authorize = first.headers["location"]

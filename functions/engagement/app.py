@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from igpub import engagement, wiring
 from igpub.config import get_settings
 from igpub.instagram.errors import InstagramError
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 
 
 @cache
@@ -36,6 +36,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
     return {"status": "error", "error": kind, "message": message}
 
 
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from igpub import webhooks, wiring
 from igpub.config import get_settings
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver()
 
@@ -75,6 +75,7 @@ def notify() -> Response[str]:
     return _text(200, "ok")
 
 
+@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

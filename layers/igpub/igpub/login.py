@@ -9,7 +9,7 @@ and https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -73,17 +73,14 @@ def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: s
 
 
 def authorization_code(
-    provider: Provider, states: StateRepository, params: Mapping[str, str], *, now: int
+    provider: Provider, states: StateRepository, params: Mapping[str, str], *, now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> str:
-    """The code the user's answer carries, once the state is consumed; the user's refusal otherwise."""
-    return authorization(provider, states, params, now=now)[0]
+    """The code the user's answer carries, once the state is consumed; the user's refusal otherwise.
 
-
-def authorization(
-    provider: Provider, states: StateRepository, params: Mapping[str, str], *, now: int
-) -> tuple[str, OAuthState]:
-    """The code and the consumed state record (which carries what the connect asked for)."""
-    record = consume_state(states, params, flow=provider.flow, now=now)
+    ``after_state`` runs once the state checks out, before anything else (the connect invite is claimed
+    there, before any call to Instagram or Meta)."""
+    after_state(consume_state(states, params, flow=provider.flow, now=now))
     if params.get("error"):
         reason = params.get("error_description") or params.get("error_reason") or params["error"]
         raise CallbackProblem(
@@ -96,7 +93,7 @@ def authorization(
         raise CallbackProblem(
             400, "No authorization code", f"{provider.name} did not send a code back. Try again."
         )
-    return code, record
+    return code
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from igpub.instagram.errors import InstagramError
 from igpub.login import Provider
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
@@ -71,9 +71,17 @@ def authorize_url(settings: Settings, *, redirect_uri: str, state: str, features
 
 
 def start_connect(
-    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, features: tuple[str, ...] = ()
+    settings: Settings,
+    *,
+    states: StateRepository,
+    redirect_uri: str,
+    now: int,
+    invite_hash: str | None = None,
+    features: tuple[str, ...] = (),
 ) -> str:
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, features=features)
+    state = states.create(
+        flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash, features=features
+    )
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state, features=features)
 
 
@@ -88,8 +96,16 @@ def complete_callback(
     app_secret: Callable[[], str],
     redirect_uri: str,
     now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> Connected:
-    code, record = login.authorization(PROVIDER, states, params, now=now)
+    consumed: list[OAuthState] = []
+
+    def _after_state(state: OAuthState) -> None:
+        consumed.append(state)  # what the connect asked for (features) travels in the state record
+        after_state(state)
+
+    code = login.authorization_code(PROVIDER, states, params, now=now, after_state=_after_state)
+    record = consumed[0]
     secret = app_secret()
     with login.exchange_problems(PROVIDER):
         short = client.exchange_code(code, redirect_uri=redirect_uri, app_secret=secret)

@@ -7,28 +7,33 @@ reads the fields by name. Builders only construct objects (no AWS call happens h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from igpub import engagement as engagement_
-from igpub import refresh
-from igpub.config import Settings
-from igpub.hashtags import HashtagService, SearchBudget
-from igpub.instagram.client import InstagramClient
-from igpub.instagram.usage import StoreUsageGuard
-from igpub.publishing import workflow
-from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.events import EventPublisher
-from igpub.repositories.hashtags import HashtagRepository
-from igpub.repositories.idempotency import PublishGuard
-from igpub.repositories.media import MediaStore
-from igpub.repositories.posts import PostRepository
-from igpub.repositories.states import StateRepository
-from igpub.repositories.tokens import TokenCipher
-from igpub.repositories.usage import DynamoUsageStore
-from igpub.repositories.webhooks import WebhookEventRepository
-
+if TYPE_CHECKING:  # each builder imports what its function needs: one function's cold start does not
+    # pay for another's modules (the refresher never imports the publish workflow, OAuth never the
+    # idempotency utility ...)
+    from igpub import engagement as engagement_
+    from igpub import refresh
+    from igpub.config import Settings
+    from igpub.hashtags import SearchBudget
+    from igpub.instagram.client import InstagramClient
+    from igpub.publishing import workflow
+    from igpub.publishing.request import PostRequest
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.events import EventPublisher
+    from igpub.repositories.hashtags import HashtagRepository
+    from igpub.repositories.idempotency import PublishGuard
+    from igpub.repositories.invites import InviteRepository
+    from igpub.repositories.states import StateRepository
+    from igpub.repositories.tokens import TokenCipher
+    from igpub.repositories.webhooks import WebhookEventRepository
 
 def instagram_client(settings: Settings) -> InstagramClient:
     """The Graph API client, its call budget kept in the usage table (shared by every function)."""
+    from igpub.instagram.client import InstagramClient
+    from igpub.instagram.usage import StoreUsageGuard
+    from igpub.repositories.usage import DynamoUsageStore
+
     return InstagramClient(
         settings, usage=StoreUsageGuard.from_settings(DynamoUsageStore(settings.usage_table), settings)
     )
@@ -42,7 +47,31 @@ class Publisher:
     guard: PublishGuard  # the handler registers each invocation's Lambda context with it
 
 
+class LazyHashtagCaptions:
+    """The publisher's hashtag service, built on the first post that names a pool: a post without one (and
+    every step but prepare) never imports the hashtag modules."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._service: workflow.HashtagCaptions | None = None
+
+    def caption_for(self, req: PostRequest, *, post_id: str) -> tuple[str, list[str]]:
+        if self._service is None:
+            from igpub.hashtags import HashtagService
+            from igpub.repositories.hashtags import HashtagRepository
+
+            self._service = HashtagService(self._settings, HashtagRepository(self._settings.hashtags_table))
+        return self._service.caption_for(req, post_id=post_id)
+
+
 def publisher(settings: Settings) -> Publisher:
+    from igpub.publishing import workflow
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.idempotency import PublishGuard
+    from igpub.repositories.media import MediaStore
+    from igpub.repositories.posts import PostRepository
+    from igpub.repositories.tokens import TokenCipher
+
     guard = PublishGuard(settings.idempotency_table)
     deps = workflow.Deps(
         settings=settings,
@@ -52,7 +81,7 @@ def publisher(settings: Settings) -> Publisher:
         client=instagram_client(settings),
         media=MediaStore(settings.media_bucket),
         publish_guard=guard,
-        hashtags=HashtagService(settings, HashtagRepository(settings.hashtags_table)),
+        hashtags=LazyHashtagCaptions(settings),
     )
     return Publisher(deps=deps, guard=guard)
 
@@ -69,6 +98,10 @@ class Hashtags:
 
 
 def hashtags(settings: Settings) -> Hashtags:
+    from igpub.hashtags import SearchBudget
+    from igpub.repositories.hashtags import HashtagRepository
+    from igpub.repositories.tokens import TokenCipher
+
     repo = HashtagRepository(settings.hashtags_table)
     return Hashtags(
         settings=settings,
@@ -89,9 +122,16 @@ class OAuth:
     hashtags: HashtagRepository  # Facebook Login stores its Page connections here
     cipher: TokenCipher
     client: InstagramClient
+    invites: InviteRepository  # connect invites: read and spent here, created by the operator
 
 
 def oauth(settings: Settings) -> OAuth:
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.hashtags import HashtagRepository
+    from igpub.repositories.invites import InviteRepository
+    from igpub.repositories.states import StateRepository
+    from igpub.repositories.tokens import TokenCipher
+
     return OAuth(
         settings=settings,
         states=StateRepository(settings.states_table),
@@ -99,11 +139,17 @@ def oauth(settings: Settings) -> OAuth:
         hashtags=HashtagRepository(settings.hashtags_table),
         cipher=TokenCipher(settings.kms_key_id),
         client=instagram_client(settings),
+        invites=InviteRepository(settings.invites_table),
     )
 
 
 def refresher(settings: Settings) -> refresh.RefreshDeps:
     """The token refresher (functions/refresher)."""
+    from igpub import refresh
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.events import EventPublisher
+    from igpub.repositories.tokens import TokenCipher
+
     return refresh.RefreshDeps(
         settings=settings,
         accounts=AccountRepository(settings.accounts_table),
@@ -115,6 +161,11 @@ def refresher(settings: Settings) -> refresh.RefreshDeps:
 
 def engagement(settings: Settings) -> engagement_.Deps:
     """Comments and insights actions, and the scheduled insights collection (functions/engagement)."""
+    from igpub import engagement as engagement_
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.posts import PostRepository
+    from igpub.repositories.tokens import TokenCipher
+
     return engagement_.Deps(
         client=instagram_client(settings),
         accounts=AccountRepository(settings.accounts_table),
@@ -134,6 +185,10 @@ class Webhooks:
 
 
 def webhooks(settings: Settings) -> Webhooks:
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.events import EventPublisher
+    from igpub.repositories.webhooks import WebhookEventRepository
+
     return Webhooks(
         settings=settings,
         store=WebhookEventRepository(settings.webhook_events_table),

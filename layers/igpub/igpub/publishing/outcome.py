@@ -78,6 +78,8 @@ class Outcome(TypedDict, total=False):
     checks: int  # status checks so far
     media_id: str | None  # PUBLISHED
     permalink: str | None  # PUBLISHED
+    account_id: str | None  # PUBLISHED and the fail step's FAILED: the igpub.PostPublished/PostFailed events read it
+    kind: str | None  # likewise
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
     first_comment_status: str  # COMMENTED: posted | failed | none
     first_comment_id: str | None  # COMMENTED (posted)

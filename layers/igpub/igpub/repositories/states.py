@@ -17,15 +17,20 @@ class OAuthState:
     flow: str
     created_at: int
     expires_at: int
+    invite_hash: str | None = None  # the connect invite this sign-in session was started with
     features: tuple[str, ...] = ()  # what the connect asked for: comments, insights, webhooks
 
 
 class StateRepository(aws.TableRepository):
-    def create(self, *, flow: str, now: int, ttl_s: int, features: tuple[str, ...] = ()) -> OAuthState:
-        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s, tuple(features))
+    def create(
+        self, *, flow: str, now: int, ttl_s: int, invite_hash: str | None = None, features: tuple[str, ...] = ()
+    ) -> OAuthState:
+        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s, invite_hash, tuple(features))
         item: dict[str, Any] = {
             "state": state.state, "flow": flow, "created_at": now, "expires_at": state.expires_at,
         }
+        if invite_hash:
+            item["invite_hash"] = invite_hash
         if features:
             item["features"] = list(features)
         self.table.put_item(
@@ -61,5 +66,6 @@ class StateRepository(aws.TableRepository):
             flow=str(item.get("flow", "instagram")),
             created_at=int(item["created_at"]),  # type: ignore[arg-type]
             expires_at=int(item["expires_at"]),  # type: ignore[arg-type]
+            invite_hash=str(item["invite_hash"]) if item.get("invite_hash") else None,
             features=tuple(str(f) for f in item.get("features") or ()),  # type: ignore[union-attr]
         )
