@@ -42,7 +42,7 @@ def comments_at_fake(fake: FakeInstagram, media_id: str | None) -> list[dict[str
 def test_first_comment_is_posted_once_after_publishing(dep: Deployment, fake: FakeInstagram, engaged: Account) -> None:
     rec, states = run(dep, fake, engaged, first_comment="More photos on our site! @friend")
     assert rec.status == "published" and rec.first_comment_status == "posted", rec.first_comment_reason
-    assert states[-5:] == ["Publish", "PublishedOrRetry", "FirstComment", "FirstCommentDone", "Published"], states
+    assert states[-4:] == ["EmitPostPublished", "FirstComment", "FirstCommentDone", "Published"], states
     comments = comments_at_fake(fake, rec.media_id)
     assert [(c["id"], c["text"], c["by_owner"]) for c in comments] == [
         (rec.first_comment_id, "More photos on our site! @friend", True)]
