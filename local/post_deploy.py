@@ -42,6 +42,7 @@ TTL_ATTRIBUTES = {
     "OAuthStatesTableName": "expires_at",
     "UsageTableName": "expires_at",
     "IdempotencyTableName": "expiration",
+    "WebhookEventsTableName": "expires_at",
     "InvitesTableName": "expires_at",
 }
 
@@ -154,8 +155,13 @@ def post(endpoint: str, fake: str, out: Path) -> None:
         sm.put_secret_value(SecretId=outputs["FacebookAppSecretArn"], SecretString=LOCAL_FB_APP_SECRET)
     # the fake checks the redirect URI at code exchange against the one registered for the app
     redirect_uris = [v for k, v in outputs.items() if k.endswith("RedirectUri")]
+    fake_config: dict[str, object] = {"allowed_redirect_uris": redirect_uris}
+    if "WebhookCallbackUrl" in outputs:
+        # the fake's app-level webhooks subscription: igpub's callback and its verify token
+        verify_token = sm.get_secret_value(SecretId=outputs["WebhookVerifyTokenArn"])["SecretString"]
+        fake_config |= {"webhook_callback_url": outputs["WebhookCallbackUrl"], "webhook_verify_token": verify_token}
     try:
-        httpx.post(f"{fake}/_fake/config", json={"allowed_redirect_uris": redirect_uris}, timeout=5)
+        httpx.post(f"{fake}/_fake/config", json=fake_config, timeout=5)
     except httpx.HTTPError as exc:
         print(f"warning: could not configure the fake Instagram: {exc}", file=sys.stderr)
     info = {"stack": STACK, "endpoint": endpoint, "fake": fake, "outputs": outputs}

@@ -126,6 +126,7 @@ local_parameters() {
     "AllowHttpMedia=true" \
     "TracingMode=PassThrough" \
     "RefreshScheduleState=DISABLED" \
+    "InsightsScheduleState=DISABLED" \
     "PublishVerifyDelaySeconds=15"
 }
 

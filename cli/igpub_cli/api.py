@@ -36,22 +36,32 @@ __all__ = [
     "PostRecord",
     "RequestInvalid",
     "Submission",
+    "account_insights",
     "cancel_post",
     "check_files",
     "check_requests",
+    "collect_due_insights",
+    "comment_on",
     "create_invite",
+    "delete_comment",
+    "hide_comment",
     "list_accounts",
+    "list_comments",
     "list_posts",
     "load_requests",
     "only_active_account",
+    "post_insights",
     "preflight",
     "publish_many",
     "publish_post",
     "read_request_file",
     "record_dict",
     "refresh_tokens",
+    "reply_comment",
     "reschedule_post",
+    "set_comments_enabled",
     "submit_post",
+    "unhide_comment",
     "upload_media",
     "watch_post",
 ]
@@ -294,7 +304,7 @@ def _describe(event: dict[str, Any]) -> str | None:
             out = json.loads(details.get("output") or "{}").get("outcome") or {}
         except ValueError:
             out = {}
-        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
+        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish", "FirstComment") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
     return None  # ExecutionFailed: its cause is the record's failure_reason, which the caller reports once
@@ -485,3 +495,17 @@ def reschedule_post(
         input=json.dumps({"post_id": post_id, "request": request}),
     )
     return Submission(post_id=post_id, execution_arn=resp["executionArn"])
+
+
+from igpub_cli.engagement import (  # noqa: E402 - re-exported for programs (the module imports this one)
+    account_insights,
+    collect_due_insights,
+    comment_on,
+    delete_comment,
+    hide_comment,
+    list_comments,
+    post_insights,
+    reply_comment,
+    set_comments_enabled,
+    unhide_comment,
+)

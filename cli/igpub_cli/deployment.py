@@ -70,6 +70,7 @@ class Deployment:
             "IGPUB_INVITES_TABLE": o.get("InvitesTableName"),
             "IGPUB_KMS_KEY_ID": o.get("TokenKeyId"),
             "IGPUB_MEDIA_BUCKET": o.get("MediaBucketName"),
+            "IGPUB_WEBHOOK_EVENTS_TABLE": o.get("WebhookEventsTableName"),
         }
         return {k: v for k, v in mapping.items() if v}
 

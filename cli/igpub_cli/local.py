@@ -70,6 +70,37 @@ class FakeInstagram:
     def clear_faults(self) -> Any:
         return self._ok(self.http.delete("/_fake/faults"))
 
+    # engagement: the audience, insights and webhook deliveries
+    def add_comment(self, media_id: str, text: str, **extra: Any) -> Any:
+        """An audience member comments on (or, with parent_id, replies under) the account's media."""
+        return self._ok(self.http.post(f"/_fake/media/{media_id}/comments", json={"text": text, **extra}))
+
+    def comments(self, media_id: str | None = None) -> Any:
+        return self._data(self.http.get("/_fake/comments", params={"media_id": media_id} if media_id else None))
+
+    def set_insights(self, media_id: str, **values: Any) -> Any:
+        return self._ok(self.http.post(f"/_fake/media/{media_id}/insights", json=values))
+
+    def deliver_webhooks(self) -> Any:
+        """Send the webhook notifications that are due (and the retries due on the fake's clock)."""
+        return self._data(self.http.post("/_fake/webhooks/deliver", timeout=60))
+
+    def webhook_deliveries(self) -> Any:
+        return self._data(self.http.get("/_fake/webhooks/deliveries"))
+
+    def send_webhook(self, changes: list[dict[str, Any]], signature: str = "valid", **extra: Any) -> Any:
+        return self._ok(self.http.post("/_fake/webhooks/send",
+                                       json={"changes": changes, "signature": signature, **extra}))
+
+    def verify_webhook(self, verify_token: str | None = None, challenge: int = 1158201444) -> Any:
+        body: dict[str, Any] = {"challenge": challenge}
+        if verify_token is not None:
+            body["verify_token"] = verify_token
+        return self._ok(self.http.post("/_fake/webhooks/verify", json=body, timeout=60))
+
+    def user_settings(self, user_id: str, **values: Any) -> Any:
+        return self._ok(self.http.post(f"/_fake/users/{user_id}/settings", json=values))
+
     def cdn(self, path: str, **params: Any) -> str:
         return f"{self.base_url}/cdn/{path}" + (f"?{urlencode(params)}" if params else "")
 
@@ -89,14 +120,18 @@ def _with_param(url: str, **params: str) -> str:
 
 
 def walk_connect_flow(
-    dep: Deployment, *, login_as: str | None = None, log: Any = None, invite_url: str | None = None
+    dep: Deployment, *, login_as: str | None = None, log: Any = None, invite_url: str | None = None,
+    features: str | None = None,
 ) -> httpx.Response:
     """Create an invite (as `igpub connect` does) unless one is given, then GET its link (/connect) ->
-    the (fake) authorize page -> the callback, like a browser; returns the callback's response (an HTML page)."""
+    the (fake) authorize page -> the callback, like a browser; returns the callback's response (an HTML page).
+    ``features``: e.g. "comments,insights,webhooks" (as `igpub connect --with`)."""
     say = log or (lambda _m: None)
     if invite_url is None:
         invite_url = create_invite(dep, label=login_as or "").url
         say("   invite created (igpub connect): a single-use link to /connect")
+    if features:
+        invite_url = _with_param(invite_url, **{"with": features})
     with httpx.Client(timeout=30, follow_redirects=False) as http:
         first = http.get(invite_url)
         if first.status_code != 302:

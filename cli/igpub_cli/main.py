@@ -17,7 +17,7 @@ import typer
 from igpub.hashtags import InvalidInput
 from igpub.publishing.errors import RequestInvalid
 from igpub_cli import hashtags, ui
-from igpub_cli.commands import accounts, connect, posts, schedule
+from igpub_cli.commands import accounts, connect, engagement, posts, schedule
 from igpub_cli.deployment import DeploymentNotFound
 
 app = typer.Typer(
@@ -55,6 +55,8 @@ app.command("posts")(posts.posts)
 app.command("cancel")(schedule.cancel)
 app.command("reschedule")(schedule.reschedule)
 app.add_typer(hashtags.app, name="hashtags")
+app.command("insights")(engagement.insights)
+app.add_typer(engagement.app, name="comments")
 
 
 def _refused(problems: list[str], what: str) -> None:

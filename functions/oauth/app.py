@@ -61,11 +61,16 @@ def connect() -> Response[str]:
     settings = deps.settings
     now = int(time.time())
     try:
+        features = oauth.parse_features(app.current_event.get_query_string_value("with"))
+    except ValueError as exc:
+        return _html(400, page("Unknown option", str(exc), ok=False))
+    try:
         invite_hash = _invite(deps, oauth.FLOW, now)
     except invites.InviteRefused as refused:
         return _refused(refused)
     url = oauth.start_connect(
-        settings, states=deps.states, redirect_uri=_redirect_uri(settings), now=now, invite_hash=invite_hash
+        settings, states=deps.states, redirect_uri=_redirect_uri(settings), now=now, invite_hash=invite_hash,
+        features=features,
     )
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
@@ -104,6 +109,8 @@ def callback() -> Response[str]:
     body = f"@{account.username} (account {account.account_id}) is connected to igpub."
     if result.missing_scopes:
         body += " Missing permissions: " + ", ".join(result.missing_scopes) + ": publishing will not work."
+    if result.webhooks_subscribed is not None:
+        body += " Webhooks: " + ("enabled." if result.webhooks_subscribed else "not enabled (see the logs).")
     return _html(200, page("Instagram account connected", body, ok=True))
 
 

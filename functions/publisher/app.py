@@ -12,18 +12,19 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from igpub import wiring
 from igpub.config import get_settings
 from igpub.observability import logger, metrics, tracer
-from igpub.publishing import workflow
+from igpub.publishing import first_comment, workflow
 from igpub.publishing.outcome import Outcome
 from igpub.repositories import aws
 
 
 class TaskEvent(BaseModel):
-    step: Literal["prepare", "create", "check", "publish", "fail"]
+    step: Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
     post_id: str
     execution_id: str
     request: dict[str, Any] | None = None
     outcome: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    give_up: bool = False  # first_comment after an unexpected error
 
 
 @cache
@@ -41,6 +42,8 @@ def _run(deps: workflow.Deps, event: TaskEvent) -> Outcome:
             return workflow.check(deps, event.post_id, event.execution_id)
         case "publish":
             return workflow.publish(deps, event.post_id, event.execution_id)
+        case "first_comment":
+            return first_comment.run(deps, event.post_id, give_up=event.give_up, error=event.error)
         case "fail":
             return workflow.fail(deps, event.post_id, event.outcome, event.error)
 

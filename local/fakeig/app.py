@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from fakeig import cdn, control, graph, oauth
+from fakeig import cdn, containers, control, graph, oauth, usage
 from fakeig.config import FakeConfig
 from fakeig.faults import FaultRule, FaultSet
 from fakeig.http import GraphError, OAuthError, Request, Response, parse_request, redact_params
@@ -138,7 +138,7 @@ class FakeApp:
             return err.response()
         if kind == "throttle":
             code = rule.code or self.config.throttle_code
-            return graph.throttle_error(code, rule.message, rule.http_status).response()
+            return usage.throttle_error(code, rule.message, rule.http_status).response()
         # graph_error
         return GraphError(
             rule.code if rule.code is not None else 1,
@@ -162,7 +162,7 @@ class FakeApp:
             if host in GRAPH_HOSTS:
                 return graph.handle(self, req)
             if host == "rupload.facebook.com":
-                return graph.rupload(self, req)
+                return containers.rupload(self, req)
             return Response.json({"error": f"unknown fake host or path: /{host}{req.path}"}, status=404)
         except GraphError as exc:
             return exc.response()

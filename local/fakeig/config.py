@@ -142,6 +142,55 @@ class FakeConfig(BaseModel):
     throttle_code: Literal[4, 17, 80002] = 80002
     throttle_http_status: int = 400
 
+    # --- comments (https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-media/comments)
+    require_comment_scope: bool = True
+    missing_scope_error: ErrorSpec = Field(  # UNCONFIRMED text for comments/insights without the scope
+        default_factory=lambda: ErrorSpec(code=10, message="(#10) Application does not have permission for this action")
+    )
+    comments_page_size: int = 25  # UNCONFIRMED default page size (the maximum, 50, is documented)
+    # UNCONFIRMED: `fields` on the create call creates the comment and then answers 20/1772107.
+    comment_fields_quirk: bool = True
+    comment_max_length: int = 2200  # UNCONFIRMED (0 = no limit)
+    comment_too_long_error: ErrorSpec = Field(
+        default_factory=lambda: ErrorSpec(code=100, message="(#100) The comment is too long")
+    )
+    comments_disabled_error: ErrorSpec = Field(
+        default_factory=lambda: ErrorSpec(code=100, message="(#100) Comments are disabled for this media")
+    )
+    hidden_reply_error: ErrorSpec = Field(
+        default_factory=lambda: ErrorSpec(code=100, message="(#100) Cannot reply to a hidden comment")
+    )
+    comment_hourly_write_cap: int = 60  # UNCONFIRMED legacy figure; 0 = no cap
+    comment_write_cap_error: ErrorSpec = Field(
+        default_factory=lambda: ErrorSpec(code=4, message="(#4) Application request limit reached",
+                                          is_transient=True)
+    )
+
+    # --- insights (https://developers.facebook.com/documentation/instagram-platform/reference/instagram-media/insights)
+    require_insights_scope: bool = True
+    insights_lag_seconds: int = 0  # data can lag up to 48 h: empty `data` before this age
+    insights_ramp_seconds: int = 7 * 86_400  # values grow linearly to their full size over this age
+    story_min_viewers: int = 5
+    carousel_child_insights_error: ErrorSpec = Field(  # UNCONFIRMED
+        default_factory=lambda: ErrorSpec(code=100, message="(#100) Insights are not available for carousel children")
+    )
+
+    # --- webhooks (https://developers.facebook.com/docs/instagram-platform/webhooks)
+    webhook_callback_url: str = ""  # empty = no app-level subscription
+    webhook_fields: list[str] = Field(default_factory=lambda: ["comments"])
+    webhook_verify_token: str = "local-verify-token"  # noqa: S105 (fake credentials)
+    # UNCONFIRMED which secret signs IG-Login webhooks; empty = the Instagram app secret.
+    webhook_secret: str = ""
+    app_live: bool = True
+    # Retries on a non-200: delays after each failed attempt (a compressed stand-in for 36 h), then dropped.
+    webhook_retry_delays_seconds: list[float] = Field(default_factory=lambda: [0.0, 60.0, 600.0, 3600.0])
+    webhook_duplicates: int = 0  # extra redeliveries of a delivered notification (Meta may repeat)
+    webhook_timeout_seconds: float = 10.0
+    # UNCONFIRMED for API-created comments: own comments carry from.self_ig_scoped_id.
+    own_comment_self_id: bool = True
+    # UNCONFIRMED shape of a mention on IG Login: a `comments` change (default) or a `mentions` change.
+    mention_field: Literal["comments", "mentions"] = "comments"
+
 
 def merge_config(current: FakeConfig, patch: dict[str, Any]) -> FakeConfig:
     """Return a new config with ``patch`` merged in (nested dicts merged, not replaced)."""

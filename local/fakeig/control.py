@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakeig import graph
+from fakeig import comments, containers, media, webhooks
 from fakeig.config import merge_config
 from fakeig.faults import FaultRule
 from fakeig.http import Request, Response
-from fakeig.state import IGUser, make_user
+from fakeig.state import IGUser, Media, make_user
 
 if TYPE_CHECKING:
     from fakeig.app import FakeApp
@@ -47,6 +47,13 @@ def _user(app: FakeApp, key: str) -> IGUser:
     if user is None:
         raise ControlError(f"unknown user {key}", 404)
     return user
+
+
+def _media(app: FakeApp, media_id: str) -> Media:
+    item = app.store.media.get(media_id)
+    if item is None or item.deleted:
+        raise ControlError(f"unknown media {media_id}", 404)
+    return item
 
 
 def _handle(app: FakeApp, req: Request) -> Response:
@@ -125,7 +132,7 @@ def _handle(app: FakeApp, req: Request) -> Response:
             case ["containers"] if m == "GET":
                 uid = req.query.get("user_id")
                 items = [
-                    graph.container_public(app, c) for c in store.containers.values()
+                    containers.container_public(app, c) for c in store.containers.values()
                     if not uid or c.user_id == _user(app, uid).user_id
                 ]
                 return Response.json({"data": items})
@@ -133,15 +140,80 @@ def _handle(app: FakeApp, req: Request) -> Response:
                 c = store.containers.get(cid)
                 if c is None:
                     raise ControlError(f"unknown container {cid}", 404)
-                return Response.json(graph.container_public(app, c))
+                return Response.json(containers.container_public(app, c))
             case ["media"] if m == "GET":
                 uid = req.query.get("user_id")
                 items = [
-                    {**asdict(x), "permalink": graph.media_values(app, x, "permalink").get("permalink")}
+                    {**asdict(x), "permalink": media.media_values(app, x, "permalink").get("permalink")}
                     for x in store.media.values()
                     if not uid or x.user_id == _user(app, uid).user_id
                 ]
                 return Response.json({"data": items})
+            case ["users", key, "settings"] if m == "POST":
+                user = _user(app, key)
+                body = _body(req)
+                if "private" in body:
+                    user.private = bool(body["private"])
+                if "followers" in body:
+                    user.followers = int(body["followers"])
+                return Response.json({**user.public(), "private": user.private, "followers": user.followers,
+                                      "subscribed_fields": user.subscribed_fields})
+            case ["media", mid, "comments"] if m == "POST":
+                # An audience member comments (or replies, with parent_id) on the account's media.
+                media_item = _media(app, mid)
+                body = _body(req)
+                parent = None
+                if body.get("parent_id"):
+                    parent = store.comments.get(str(body["parent_id"]))
+                    if parent is None:
+                        raise ControlError(f"unknown comment {body['parent_id']}", 404)
+                owner = store.users[media_item.user_id]
+                added = comments.add_comment(app, media_item, owner, str(body.get("text") or "Nice!"),
+                                             by_owner=False, parent=parent, username=body.get("username"),
+                                             author_id=body.get("author_id"))
+                return Response.json(asdict(added))
+            case ["comments"] if m == "GET":
+                mid_filter = req.query.get("media_id")
+                items = [asdict(c) for c in store.comments.values() if not mid_filter or c.media_id == mid_filter]
+                items.sort(key=lambda c: c["timestamp"])
+                return Response.json({"data": items})
+            case ["media", mid, "insights"] if m == "POST":
+                media_item = _media(app, mid)
+                body = _body(req)
+                for flag in ("before_conversion", "shared_to_facebook"):
+                    if flag in body:
+                        setattr(media_item, flag, bool(body.pop(flag)))
+                media_item.insights.update({str(k): int(v) for k, v in body.items()})
+                return Response.json({"insights": media_item.insights})
+            case ["webhooks", "deliveries"] if m == "GET":
+                return Response.json({"data": [webhooks.delivery_public(d) for d in store.deliveries]})
+            case ["webhooks", "deliveries"] if m == "DELETE":
+                store.deliveries.clear()
+                return Response.json({"ok": True})
+            case ["webhooks", "deliver"] if m == "POST":
+                if not app.config.webhook_callback_url:
+                    raise ControlError("webhook_callback_url is not configured")
+                return Response.json({"data": webhooks.deliver_due(app)})
+            case ["webhooks", "send"] if m == "POST":
+                # A notification with the given changes, e.g. signed with a wrong secret or unsigned.
+                body = _body(req)
+                signature = body.get("signature", "valid")
+                if signature not in ("valid", "forged", "missing"):
+                    raise ControlError("signature must be valid, forged or missing")
+                user = _user(app, str(body.get("user_id") or app.config.default_username))
+                d = webhooks.enqueue(app, user, list(body.get("changes") or []), signature, body.get("time"))
+                return Response.json(webhooks.delivery_public(d))
+            case ["webhooks", "test"] if m == "POST":
+                # The App Dashboard's "Test" button: canned values, signed like any delivery.
+                user = _user(app, str(_body(req).get("user_id") or app.config.default_username))
+                d = webhooks.enqueue(app, user, [webhooks.DASHBOARD_TEST_CHANGE])
+                return Response.json(webhooks.delivery_public(d))
+            case ["webhooks", "verify"] if m == "POST":
+                body = _body(req)
+                if not app.config.webhook_callback_url:
+                    raise ControlError("webhook_callback_url is not configured")
+                challenge = int(body.get("challenge", 1158201444))
+                return Response.json(webhooks.verify(app, body.get("verify_token"), challenge))
             case ["hashtags"] if m == "GET":
                 data = {
                     uid: [{"name": n, "first_query": t} for n, t in sorted(q.items(), key=lambda i: i[1])]

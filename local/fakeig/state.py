@@ -84,6 +84,10 @@ class IGUser:
     page_id: str
     page_name: str
     subscribed_fields: list[str] = field(default_factory=list)
+    # The IG-scoped id the account has in its own webhooks (from.self_ig_scoped_id).
+    igsid: str = ""
+    private: bool = False
+    followers: int = 1234
 
     def public(self) -> dict[str, Any]:
         return {
@@ -109,6 +113,7 @@ def make_user(username: str, account_type: str = "Business", name: str | None = 
         fb_user_name=(name or username.replace("_", " ").title()) + " (Facebook)",
         page_id="1" + digits_from("page:" + username, 14),
         page_name=f"{username} Page",
+        igsid="6" + digits_from("igsid:" + username, 15),
     )
 
 
@@ -186,6 +191,38 @@ class Media:
     comment_enabled: bool = True
     share_to_feed: bool | None = None
     deleted: bool = False
+    # Insights overrides set through the control API (metric -> value); else derived values.
+    insights: dict[str, int] = field(default_factory=dict)
+    before_conversion: bool = False  # answers 100/2108006 on insights
+    shared_to_facebook: bool = False
+
+
+@dataclass
+class Comment:
+    id: str
+    media_id: str
+    author_id: str  # the account's IG id for its own comments, else the commenter's IGSID
+    username: str
+    text: str
+    timestamp: float
+    by_owner: bool  # written by the media owner (igpub's own comments)
+    parent_id: str | None = None
+    hidden: bool = False
+    deleted: bool = False
+    like_count: int = 0
+
+
+@dataclass
+class Delivery:
+    """One webhook notification the fake sends (and retries) to the app's callback URL."""
+
+    id: str
+    body: bytes
+    signature: str  # "valid" | "forged" | "missing"
+    next_at: float
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    state: str = "pending"  # pending | delivered | dropped
+    redeliveries_left: int = 0
 
 
 @dataclass
@@ -220,6 +257,9 @@ class Store:
         self.calls: list[CallRecord] = []
         self.call_seq = itertools.count(1)
         self.usage: dict[str, deque[float]] = {}  # IG user id -> call times
+        self.comments: dict[str, Comment] = {}
+        self.comment_writes: dict[str, deque[float]] = {}  # IG user id -> comment write times
+        self.deliveries: list[Delivery] = []
 
     def user_by_name(self, username: str) -> IGUser | None:
         for user in self.users.values():

@@ -336,7 +336,43 @@ def _check_schedule(ctx: Ctx, out: Any) -> None:
     assert out["refreshed"] >= 1 and out["failed"] == 0 and out["needs_reauth"] == 0, out
 
 
+def _seed_post_insights(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    publish = json.loads((EVENTS / "publisher_publish.json").read_text())
+    seeded = publisher_event(ctx, publish, run_before=("prepare", "create", "check"))
+    assert deployed_publisher(ctx, seeded)["status"] == "published"
+    ctx.data["post_id"] = seeded["post_id"]
+    return event | {"post_id": seeded["post_id"]}
+
+
+def _check_post_insights(ctx: Ctx, out: Any) -> None:
+    # the demo account is connected without the insights permission: the answer is recorded, not raised
+    assert out["status"] == "ok" and out["post_id"] == ctx.data["post_id"], out
+    assert "latest" in out["insights"], out
+
+
+def _check_ok(ctx: Ctx, out: Any) -> None:
+    assert out["status"] == "ok", out
+
+
+def _seed_webhook_verify(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    token = ctx.dep.client("secretsmanager").get_secret_value(SecretId=ctx.dep.output("WebhookVerifyTokenArn"))
+    event["queryStringParameters"]["hub.verify_token"] = token["SecretString"]
+    return event
+
+
+def _check_webhook_verify(ctx: Ctx, out: Any) -> None:
+    assert (out["statusCode"], out["body"]) == (200, "1158201444"), out
+
+
+def _check_webhook_comment(ctx: Ctx, out: Any) -> None:
+    assert out["statusCode"] == 200, out  # signed with the local app secret (stored once; a repeat is a duplicate)
+
+
 CASES: dict[str, Case] = {
+    "engagement_schedule": Case("EngagementFunction", _as_is, _check_ok),
+    "engagement_post_insights": Case("EngagementFunction", _seed_post_insights, _check_post_insights),
+    "webhooks_verify": Case("WebhooksFunction", _seed_webhook_verify, _check_webhook_verify),
+    "webhooks_comment": Case("WebhooksFunction", _as_is, _check_webhook_comment),
     "oauth_connect": Case("OAuthFunction", _with_sample_invite("instagram"), _check_connect),
     "oauth_callback": Case("OAuthFunction", _seed_callback, _check_callback),
     "oauth_connect_facebook": Case("OAuthFunction", _with_sample_invite("facebook"), _check_connect_facebook),

@@ -130,3 +130,25 @@ def test_transient_aws_error_in_a_task_is_raised_as_aws_transient_error(
     monkeypatch.setattr(workflow, "prepare", broken)
     with pytest.raises(ClientError):  # not transient: raised as it is
         load("publisher").lambda_handler(e, Context())
+
+
+def test_webhook_sample_events(env: None, dep: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IGPUB_WEBHOOK_VERIFY_TOKEN_NAME", dep.output("WebhookVerifyTokenArn"))
+    get_settings.cache_clear()
+    handler = load("webhooks")
+    refused = handler.lambda_handler(event("webhooks_verify"), Context())  # the sample's token is not the stack's
+    assert refused["statusCode"] == 403
+    token = dep.client("secretsmanager").get_secret_value(SecretId=dep.output("WebhookVerifyTokenArn"))["SecretString"]
+    verify = event("webhooks_verify")
+    verify["queryStringParameters"]["hub.verify_token"] = token
+    ok = handler.lambda_handler(verify, Context())
+    assert (ok["statusCode"], ok["body"]) == (200, "1158201444")
+    table = dep.table("WebhookEventsTableName")
+    table.delete_item(Key={"pk": "17841400000000001#comments#17865799348089039"})
+    notified = handler.lambda_handler(event("webhooks_comment"), Context())  # signed with the local app secret
+    assert notified["statusCode"] == 200
+    item = table.get_item(Key={"pk": "17841400000000001#comments#17865799348089039"})["Item"]
+    assert item["event"] == "igpub.CommentReceived" and item["event_sent"] is True
+    tampered = event("webhooks_comment")
+    tampered["body"] = tampered["body"].replace("Nice shot", "Nice shoe")
+    assert handler.lambda_handler(tampered, Context())["statusCode"] == 403

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from igpub_cli import api, ui
+from igpub_cli import api, engagement, ui
 
 
 def connect(
@@ -19,6 +19,11 @@ def connect(
     ] = False,
     label: Annotated[str, typer.Option(help='Whom the invite is for, e.g. "Client A" (stored with it).')] = "",
     days: Annotated[float, typer.Option(help="How long the invite stays valid, in days (at most 90).")] = 7,
+    with_: Annotated[
+        str | None,
+        typer.Option("--with", help="Also ask for what these need: comments, insights, webhooks (comma-separated; "
+                     "webhooks also enables Instagram's webhooks for the account)."),
+    ] = None,
 ) -> None:
     """Create a single-use invite link that connects one Instagram professional account to igpub.
 
@@ -31,7 +36,10 @@ def connect(
         invite = api.create_invite(dep, label=label, facebook=facebook, valid_for_s=int(days * 86400))
     except ValueError as exc:
         ui.refuse(str(exc))
-    url = invite.url
+    try:
+        url = engagement.with_features(invite.url, [f.strip() for f in (with_ or "").split(",") if f.strip()])
+    except ValueError as exc:
+        ui.refuse(str(exc))
     if facebook:
         redirect, app = dep.output("FacebookRedirectUri"), "Meta"
     else:

@@ -39,6 +39,9 @@ def _finish(rec: api.PostRecord) -> None:
     if rec.status == "published":
         ui.line(f"published: media {rec.media_id}")
         ui.line(f"permalink: {rec.permalink or '(not available yet)'}")
+        if rec.first_comment_status:
+            why = f" ({rec.first_comment_reason})" if rec.first_comment_status == "failed" else ""
+            ui.line(f"first comment: {rec.first_comment_status}{why}")
         return
     if rec.status == "cancelled":
         raise ui.CliError(f"post {rec.post_id} was cancelled", ui.FAILED)
@@ -75,6 +78,10 @@ def post(
                                                           "(see `igpub hashtags list`).")] = None,
     hashtag_count: Annotated[int | None, typer.Option(help="How many hashtags to take from the pool. "
                                                            "Default: the deployment's HashtagsPerPost.")] = None,
+    first_comment: Annotated[str | None, typer.Option(help="A comment the account posts on the media right "
+                                                           "after publishing (never twice).")] = None,
+    hashtags_in_comment: Annotated[bool, typer.Option("--hashtags-in-comment", help="Put the pool's hashtags in "
+                                                      "the first comment instead of the caption.")] = False,
     request: Annotated[Path | None, typer.Option(help="The whole post request as JSON instead of the options: "
                                                       "a file with one request, a file with a list of them, or a "
                                                       "folder of such files (many posts: one progress bar and a "
@@ -102,13 +109,16 @@ def post(
         account_id = account or api.only_active_account(dep)
         data = {"account_id": account_id, "kind": kind.value, "caption": caption, "client_post_id": post_id}
         for key, value in (("location_id", location_id), ("publish_at", publish_at), ("cover_url", cover_url),
-                           ("hashtag_pool", hashtag_pool), ("hashtag_count", hashtag_count)):
+                           ("hashtag_pool", hashtag_pool), ("hashtag_count", hashtag_count),
+                           ("first_comment", first_comment)):
             if value is not None:
                 data[key] = value
         if collaborator:
             data["collaborators"] = collaborator
         if share_to_feed:
             data["share_to_feed"] = True
+        if hashtags_in_comment:
+            data["hashtags_in"] = "first_comment"
         api.preflight(dep, account_id=account_id, hashtag_pool=hashtag_pool, publish_at=publish_at)
         data["media"] = _media(dep, kind, url or [], files, post_id)
         if alt_text and data["media"]:

@@ -55,6 +55,8 @@ class Settings(BaseModel):
     kms_key_id: str = ""
     media_bucket: str = ""
     event_bus_name: str = "default"
+    webhook_events_table: str = "igpub-webhook-events"
+    webhook_verify_token_name: str = ""  # Secrets Manager secret holding the webhook verify token
 
     # --- Instagram client behaviour
     http_timeout_s: float = 10.0

@@ -14,6 +14,7 @@ from igpub import login
 from igpub.accounts import Account
 from igpub.config import REQUIRED_SCOPES, Settings
 from igpub.instagram.client import InstagramClient
+from igpub.instagram.errors import InstagramError
 from igpub.login import Provider
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
@@ -21,6 +22,24 @@ from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
+# `igpub connect --with ...` (GET /connect?with=...): the scopes each feature needs on top of publishing.
+# https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
+FEATURE_SCOPES: dict[str, tuple[str, ...]] = {
+    "comments": ("instagram_business_manage_comments",),
+    "insights": ("instagram_business_manage_insights",),
+    "webhooks": ("instagram_business_manage_comments",),  # the `comments` webhook field needs it
+}
+WEBHOOK_FIELDS = ("comments",)
+
+
+def parse_features(raw: str | None) -> tuple[str, ...]:
+    """``"comments,insights"`` -> the known features, in order; unknown names raise ValueError."""
+    names = [n.strip().lower() for n in (raw or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in FEATURE_SCOPES]
+    if unknown:
+        raise ValueError(f"unknown feature(s): {', '.join(unknown)} (known: {', '.join(FEATURE_SCOPES)})")
+    return tuple(dict.fromkeys(names))
+
 
 PROVIDER = Provider(
     name="Instagram",
@@ -38,23 +57,32 @@ PROVIDER = Provider(
 class Connected:
     account: Account
     missing_scopes: list[str]
+    webhooks_subscribed: bool | None = None  # None: not asked for
 
 
-def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
+def authorize_url(settings: Settings, *, redirect_uri: str, state: str, features: tuple[str, ...] = ()) -> str:
     return login.authorize_url(
         settings.instagram_authorize_url,
         client_id=settings.instagram_app_id,
         redirect_uri=redirect_uri,
-        scopes=settings.scopes,
+        scopes=list(dict.fromkeys([*settings.scopes, *(s for f in features for s in FEATURE_SCOPES[f])])),
         state=state,
     )
 
 
 def start_connect(
-    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, invite_hash: str | None = None
+    settings: Settings,
+    *,
+    states: StateRepository,
+    redirect_uri: str,
+    now: int,
+    invite_hash: str | None = None,
+    features: tuple[str, ...] = (),
 ) -> str:
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash)
-    return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
+    state = states.create(
+        flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash, features=features
+    )
+    return authorize_url(settings, redirect_uri=redirect_uri, state=state.state, features=features)
 
 
 def complete_callback(
@@ -70,7 +98,14 @@ def complete_callback(
     now: int,
     after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> Connected:
-    code = login.authorization_code(PROVIDER, states, params, now=now, after_state=after_state)
+    consumed: list[OAuthState] = []
+
+    def _after_state(state: OAuthState) -> None:
+        consumed.append(state)  # what the connect asked for (features) travels in the state record
+        after_state(state)
+
+    code = login.authorization_code(PROVIDER, states, params, now=now, after_state=_after_state)
+    record = consumed[0]
     secret = app_secret()
     with login.exchange_problems(PROVIDER):
         short = client.exchange_code(code, redirect_uri=redirect_uri, app_secret=secret)
@@ -94,4 +129,22 @@ def complete_callback(
     )
     logger.append_keys(account_id=account_id)
     logger.info("account connected", extra={"username": me.username, "reconnect": account.token_version > 1})
-    return Connected(account=account, missing_scopes=missing)
+    subscribed = None
+    if "webhooks" in record.features:
+        subscribed = subscribe_webhooks(client, account_id, token, granted)
+    return Connected(account=account, missing_scopes=missing, webhooks_subscribed=subscribed)
+
+
+def subscribe_webhooks(client: InstagramClient, account_id: str, token: str, granted: list[str]) -> bool:
+    """Enable the app's webhooks for this account (``POST /{ig-id}/subscribed_apps``). A failure does not
+    undo the connection: the account works without webhooks and a reconnect tries again."""
+    if granted and "instagram_business_manage_comments" not in granted:
+        logger.warning("webhooks not enabled: the comments permission was not granted")
+        return False
+    try:
+        client.subscribe_app(account_id, token, WEBHOOK_FIELDS)
+    except InstagramError as exc:
+        logger.warning("webhooks subscription failed", extra={"code": exc.code, "subcode": exc.subcode})
+        return False
+    logger.info("webhooks enabled for the account", extra={"fields": list(WEBHOOK_FIELDS)})
+    return True

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # each builder imports what its function needs: one function's cold start does not
     # pay for another's modules (the refresher never imports the publish workflow, OAuth never the
     # idempotency utility ...)
+    from igpub import engagement as engagement_
     from igpub import refresh
     from igpub.config import Settings
     from igpub.hashtags import SearchBudget
@@ -19,11 +20,13 @@ if TYPE_CHECKING:  # each builder imports what its function needs: one function'
     from igpub.publishing import workflow
     from igpub.publishing.request import PostRequest
     from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.events import EventPublisher
     from igpub.repositories.hashtags import HashtagRepository
     from igpub.repositories.idempotency import PublishGuard
     from igpub.repositories.invites import InviteRepository
     from igpub.repositories.states import StateRepository
     from igpub.repositories.tokens import TokenCipher
+    from igpub.repositories.webhooks import WebhookEventRepository
 
 def instagram_client(settings: Settings) -> InstagramClient:
     """The Graph API client, its call budget kept in the usage table (shared by every function)."""
@@ -152,5 +155,43 @@ def refresher(settings: Settings) -> refresh.RefreshDeps:
         accounts=AccountRepository(settings.accounts_table),
         cipher=TokenCipher(settings.kms_key_id),
         client=instagram_client(settings),
+        events=EventPublisher(settings.event_bus_name),
+    )
+
+
+def engagement(settings: Settings) -> engagement_.Deps:
+    """Comments and insights actions, and the scheduled insights collection (functions/engagement)."""
+    from igpub import engagement as engagement_
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.posts import PostRepository
+    from igpub.repositories.tokens import TokenCipher
+
+    return engagement_.Deps(
+        client=instagram_client(settings),
+        accounts=AccountRepository(settings.accounts_table),
+        posts=PostRepository(settings.posts_table),
+        cipher=TokenCipher(settings.kms_key_id),
+    )
+
+
+@dataclass(frozen=True)
+class Webhooks:
+    """The Instagram webhook endpoint (functions/webhooks): no Instagram client, no token."""
+
+    settings: Settings
+    store: WebhookEventRepository
+    accounts: AccountRepository
+    events: EventPublisher
+
+
+def webhooks(settings: Settings) -> Webhooks:
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.events import EventPublisher
+    from igpub.repositories.webhooks import WebhookEventRepository
+
+    return Webhooks(
+        settings=settings,
+        store=WebhookEventRepository(settings.webhook_events_table),
+        accounts=AccountRepository(settings.accounts_table),
         events=EventPublisher(settings.event_bus_name),
     )

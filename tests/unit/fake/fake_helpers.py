@@ -72,8 +72,11 @@ class IG:
         data.update(overrides)
         return self.http.post("/api.instagram.com/oauth/access_token", data=data)
 
-    def short_token(self, username: str | None = None) -> str:
-        code = self.code(**({"login_as": username} if username else {}))
+    def short_token(self, username: str | None = None, scope: str | None = None) -> str:
+        params = {"login_as": username} if username else {}
+        if scope:
+            params["scope"] = scope
+        code = self.code(**params)
         resp = self.exchange(code)
         assert resp.status_code == 200, resp.text
         token = str(resp.json()["data"][0]["access_token"])
@@ -85,8 +88,8 @@ class IG:
             params={"grant_type": "ig_exchange_token", "client_secret": APP_SECRET, "access_token": short},
         )
 
-    def login(self, username: str | None = None) -> IG:
-        resp = self.long_token(self.short_token(username))
+    def login(self, username: str | None = None, scope: str | None = None) -> IG:
+        resp = self.long_token(self.short_token(username, scope))
         assert resp.status_code == 200, resp.text
         self.token = resp.json()["access_token"]
         me = self.get("/me", fields="user_id")

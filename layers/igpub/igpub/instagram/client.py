@@ -24,7 +24,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import urlsplit
@@ -43,21 +43,24 @@ from igpub.instagram.errors import (
     UnexpectedResponseError,
 )
 from igpub.instagram.models import (
+    Comment,
     Container,
     ContainerStatus,
     FacebookPage,
     FacebookToken,
     HashtagMedia,
     HashtagSearchResult,
+    InsightMetric,
     LongLivedToken,
     Me,
     Media,
     PublishingLimit,
     ShortLivedToken,
+    SubscribedApp,
 )
 from igpub.instagram.usage import NullUsageGuard, UsageGuard, UsageSnapshot, parse_usage_headers
 
-__all__ = ["DEFAULT_MEDIA_FIELDS", "HASHTAG_MEDIA_FIELDS", "InstagramClient", "encode_params"]
+__all__ = ["COMMENT_FIELDS", "DEFAULT_MEDIA_FIELDS", "HASHTAG_MEDIA_FIELDS", "InstagramClient", "encode_params"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,7 @@ DEFAULT_MEDIA_FIELDS = "id,permalink,media_type,media_product_type,shortcode,tim
 HASHTAG_MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,like_count,comments_count"
 ME_FIELDS = "user_id,username,account_type,id"
 PAGE_FIELDS = "id,name,access_token,instagram_business_account"
+COMMENT_FIELDS = "id,text,timestamp,username,from,user,hidden,like_count,parent_id"
 
 # Exceptions raised before any byte of the request left this machine.
 _NOT_SENT = (
@@ -268,6 +272,113 @@ class InstagramClient:
             account_id=ig_user_id,
         )
         return [self._model(Media, item, "media") for item in items]
+
+    # ------------------------------------------------------------------ comments
+    # https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-media/comments
+    # https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-comment
+    # Writes are never retried here (a failed-looking create may have posted the comment): the caller
+    # lists the comments before trying again. The create call never sends ``fields`` (Instagram then
+    # posts the comment and answers an error, 20/1772107).
+
+    def list_comments(
+        self, media_id: str, token: str, *, account_id: str, limit: int = 1000, fields: str = COMMENT_FIELDS,
+        replies: bool = False,
+    ) -> list[Comment]:
+        """Top-level comments of a media, newest first, following the pages (50 per page) up to ``limit``."""
+        if replies:
+            fields = f"{fields},replies{{{fields}}}"
+        items = self._edge(f"{media_id}/comments", token, {"fields": fields}, limit=limit, facebook=False,
+                           account_id=account_id)
+        return [self._model(Comment, item, "comments") for item in items]
+
+    def list_replies(
+        self, comment_id: str, token: str, *, account_id: str, limit: int = 1000, fields: str = COMMENT_FIELDS
+    ) -> list[Comment]:
+        items = self._edge(f"{comment_id}/replies", token, {"fields": fields}, limit=limit, facebook=False,
+                           account_id=account_id)
+        return [self._model(Comment, item, "replies") for item in items]
+
+    def get_comment(self, comment_id: str, token: str, *, account_id: str, fields: str = COMMENT_FIELDS) -> Comment:
+        body = self._graph("GET", comment_id, token, params={"fields": fields}, account_id=account_id)
+        return self._model(Comment, body, "comment")
+
+    def create_comment(self, media_id: str, token: str, message: str, *, account_id: str) -> str:
+        """``POST /{media_id}/comments`` -> the comment id. Never retried."""
+        body = self._graph("POST", f"{media_id}/comments", token, data={"message": message},
+                           op=Operation.WRITE, retry=_Retry.NEVER, account_id=account_id)
+        return self._new_id(body, "comments")
+
+    def reply_to_comment(self, comment_id: str, token: str, message: str, *, account_id: str) -> str:
+        """``POST /{comment_id}/replies`` -> the reply's id. Never retried."""
+        body = self._graph("POST", f"{comment_id}/replies", token, data={"message": message},
+                           op=Operation.WRITE, retry=_Retry.NEVER, account_id=account_id)
+        return self._new_id(body, "replies")
+
+    def hide_comment(self, comment_id: str, token: str, hide: bool = True, *, account_id: str) -> None:
+        """``POST /{comment_id}?hide=true|false`` (a comment the account wrote stays visible)."""
+        body = self._graph("POST", comment_id, token, data={"hide": "true" if hide else "false"},
+                           op=Operation.WRITE, retry=_Retry.READ, account_id=account_id)
+        self._success(body, "hide")
+
+    def delete_comment(self, comment_id: str, token: str, *, account_id: str) -> None:
+        body = self._graph("DELETE", comment_id, token, op=Operation.WRITE, retry=_Retry.READ, account_id=account_id)
+        self._success(body, "delete comment")
+
+    def set_comment_enabled(self, media_id: str, token: str, enabled: bool, *, account_id: str) -> None:
+        """``POST /{media_id}?comment_enabled=true|false``: turn comments on or off on a media."""
+        body = self._graph("POST", media_id, token, data={"comment_enabled": "true" if enabled else "false"},
+                           op=Operation.WRITE, retry=_Retry.READ, account_id=account_id)
+        self._success(body, "comment_enabled")
+
+    # ------------------------------------------------------------------ insights
+
+    def get_media_insights(
+        self, media_id: str, token: str, metrics: Sequence[str], *, account_id: str
+    ) -> list[InsightMetric]:
+        """``GET /{media_id}/insights?metric=...`` (always lifetime). Empty when no data yet."""
+        body = self._graph("GET", f"{media_id}/insights", token, params={"metric": ",".join(metrics)},
+                           account_id=account_id)
+        return self._metrics(body, "media insights")
+
+    def get_account_insights(
+        self,
+        ig_user_id: str,
+        token: str,
+        metrics: Sequence[str],
+        *,
+        period: str = "day",
+        metric_type: str = "total_value",
+        since: int | None = None,
+        until: int | None = None,
+        breakdown: str | None = None,
+    ) -> list[InsightMetric]:
+        """``GET /{ig_user_id}/insights`` (no since/until: the last 24 h; at most 30 days between them)."""
+        params = {"metric": ",".join(metrics), "period": period, "metric_type": metric_type}
+        if since is not None:
+            params["since"] = str(since)
+        if until is not None:
+            params["until"] = str(until)
+        if breakdown:
+            params["breakdown"] = breakdown
+        body = self._graph("GET", f"{ig_user_id}/insights", token, params=params, account_id=ig_user_id)
+        return self._metrics(body, "account insights")
+
+    # ------------------------------------------------------------------ webhooks (per-account enablement)
+    # https://developers.facebook.com/docs/instagram-platform/webhooks
+
+    def subscribe_app(self, ig_user_id: str, token: str, fields: Sequence[str]) -> None:
+        """``POST /{ig_user_id}/subscribed_apps?subscribed_fields=...``: webhooks for this account."""
+        body = self._graph("POST", f"{ig_user_id}/subscribed_apps", token,
+                           data={"subscribed_fields": ",".join(fields)}, op=Operation.WRITE,
+                           retry=_Retry.READ, account_id=ig_user_id)
+        self._success(body, "subscribed_apps")
+
+    def get_subscribed_apps(self, ig_user_id: str, token: str) -> list[SubscribedApp]:
+        body = self._graph("GET", f"{ig_user_id}/subscribed_apps", token, account_id=ig_user_id)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise UnexpectedResponseError("subscribed_apps answered without a data list")
+        return [self._model(SubscribedApp, item, "subscribed_apps") for item in data]
 
     # ------------------------------------------------------------------ Facebook Login + hashtags
 
@@ -475,6 +586,26 @@ class InstagramClient:
         if retry is _Retry.READ:
             return isinstance(error, TransientError)
         return retry is _Retry.CREATE and isinstance(error, TransientError) and error.resend_safe
+
+    @staticmethod
+    def _new_id(body: Any, what: str) -> str:
+        new_id = body.get("id") if isinstance(body, dict) else None
+        if isinstance(new_id, int) and not isinstance(new_id, bool):
+            new_id = str(new_id)
+        if not isinstance(new_id, str) or not new_id:
+            raise UnexpectedResponseError(f"{what} answered without an id")
+        return new_id
+
+    @staticmethod
+    def _success(body: Any, what: str) -> None:
+        if not (isinstance(body, dict) and body.get("success") is True):
+            raise UnexpectedResponseError(f"{what} did not answer success")
+
+    def _metrics(self, body: Any, what: str) -> list[InsightMetric]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise UnexpectedResponseError(f"{what} answered without a data list")
+        return [self._model(InsightMetric, item, what) for item in data]
 
     @staticmethod
     def _json(response: httpx.Response, path: str) -> Any:

@@ -16,6 +16,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 __all__ = [
     "AppUsage",
     "BusinessUseCaseUsage",
+    "Comment",
+    "CommentAuthor",
     "Container",
     "ContainerStatus",
     "ContainerStatusCode",
@@ -23,12 +25,14 @@ __all__ = [
     "FacebookToken",
     "HashtagMedia",
     "HashtagSearchResult",
+    "InsightMetric",
     "InstagramAccountRef",
     "LongLivedToken",
     "Me",
     "Media",
     "PublishingLimit",
     "ShortLivedToken",
+    "SubscribedApp",
     "Usage",
 ]
 
@@ -221,6 +225,88 @@ class Media(_Model):
     @classmethod
     def _ids(cls, value: Any) -> Any:
         return _id_str(value)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Comments
+# https://developers.facebook.com/documentation/instagram-platform/instagram-graph-api/reference/ig-comment
+
+
+class CommentAuthor(_Model):
+    id: str
+    username: str | None = None
+    self_ig_scoped_id: str | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _id_str(value)
+
+
+class Comment(_Model):
+    """An IG Comment. ``user`` is returned only on comments the account itself wrote."""
+
+    id: str
+    text: str = ""
+    timestamp: datetime | None = None
+    username: str | None = None
+    author: CommentAuthor | None = Field(default=None, validation_alias=AliasChoices("from", "author"))
+    user: InstagramAccountRef | None = None
+    hidden: bool | None = None
+    like_count: int | None = None
+    parent_id: str | None = None
+    replies: list[Comment] = Field(default_factory=list)
+
+    @field_validator("id", "parent_id", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _id_str(value)
+
+    @field_validator("replies", mode="before")
+    @classmethod
+    def _replies(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return value.get("data") or []
+        return value or []
+
+    def written_by(self, ig_user_id: str) -> bool:
+        """True when the account ``ig_user_id`` wrote this comment (``user``, or ``from.id``)."""
+        if self.user is not None and self.user.id == ig_user_id:
+            return True
+        return self.author is not None and self.author.id == ig_user_id
+
+
+# --------------------------------------------------------------------------------------------------------
+# Insights
+# https://developers.facebook.com/documentation/instagram-platform/reference/instagram-media/insights
+# https://developers.facebook.com/documentation/instagram-platform/api-reference/instagram-user/insights
+
+
+class InsightMetric(_Model):
+    """One item of an insights ``data`` list: ``values[]`` (lifetime / time series) or ``total_value``."""
+
+    name: str
+    period: str | None = None
+    title: str | None = None
+    values: list[dict[str, Any]] = Field(default_factory=list)
+    total_value: dict[str, Any] | None = None
+
+    @property
+    def value(self) -> int | float | None:
+        """The single number: ``total_value.value``, else the last of ``values`` (lifetime has one)."""
+        if self.total_value is not None and isinstance(self.total_value.get("value"), int | float):
+            return self.total_value["value"]  # type: ignore[no-any-return]
+        for item in reversed(self.values):
+            if isinstance(item.get("value"), int | float) and not isinstance(item.get("value"), bool):
+                return item["value"]  # type: ignore[no-any-return]
+        return None
+
+
+class SubscribedApp(_Model):
+    """An item of ``GET /{ig_user_id}/subscribed_apps``."""
+
+    id: str | None = None
+    subscribed_fields: list[str] = Field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------------------

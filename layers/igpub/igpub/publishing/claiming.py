@@ -49,8 +49,13 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         )
     caption: str = req.caption
     tags: list[str] = []
+    comment = req.first_comment or ""
     if req.hashtag_pool and deps.hashtags is not None:
-        caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
+        if req.hashtags_in == "first_comment":  # the pool's hashtags go into the first comment
+            comment, tags = deps.hashtags.caption_for(req.model_copy(update={"caption": comment}), post_id=post_id)
+        else:
+            caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
+    first = {"first_comment_text": comment.strip(), "first_comment_status": "pending"} if comment.strip() else {}
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
     rec, owned = _claim(
         deps,
@@ -63,6 +68,7 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         hashtags=tags,
         account_id=req.account_id,
         kind=req.kind,
+        **first,
     )
     if not owned:
         logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
@@ -96,6 +102,7 @@ def _claim(
     hashtags: list[str] | None = None,
     account_id: str | None = None,
     kind: str | None = None,
+    **extra: Any,
 ) -> tuple[PostRecord, bool]:
     record = PostRecord(
         post_id=post_id,
@@ -109,5 +116,6 @@ def _claim(
         created_at=iso(now),
         updated_at=iso(now),
         started_at=int(now),
+        **extra,
     )
     return deps.posts.claim(record)

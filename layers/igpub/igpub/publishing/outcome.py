@@ -34,11 +34,14 @@ class Status(StrEnum):
     QUOTA_FULL = "quota_full"  # the 24 h publishing quota is used up: wait for a slot
     VERIFY = "verify"  # an earlier attempt's fate is unknown (or one runs now): publish again after wait_s
     RECREATE = "recreate"  # the container expired (or is missing): create new ones
+    # FirstComment (after Publish; a first comment never fails the post)
+    COMMENTED = "commented"  # done: first_comment_status says posted, failed (with a reason) or none
+    RETRY_COMMENT = "retry_comment"  # throttled or transient: comment step again after wait_s
     # any step
     FAILED = "failed"  # reason/code say why; the Choice states' Default records it
 
 
-Step = Literal["prepare", "create", "check", "publish", "fail"]
+Step = Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
 
 # What each task can answer. FAILED always goes to the Choice's Default (RecordFailure).
 STEP_STATUSES: dict[Step, frozenset[Status]] = {
@@ -59,6 +62,7 @@ STEP_STATUSES: dict[Step, frozenset[Status]] = {
             Status.FAILED,
         }
     ),
+    "first_comment": frozenset({Status.COMMENTED, Status.RETRY_COMMENT}),
     "fail": frozenset({Status.FAILED, Status.PUBLISHED}),
 }
 
@@ -77,6 +81,8 @@ class Outcome(TypedDict, total=False):
     account_id: str | None  # PUBLISHED and the fail step's FAILED: the igpub.PostPublished/PostFailed events read it
     kind: str | None  # likewise
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
+    first_comment_status: str  # COMMENTED: posted | failed | none
+    first_comment_id: str | None  # COMMENTED (posted)
 
 
 def failed(reason: str, code: str = "failed") -> Outcome:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from igpub import insights
 from igpub.accounts import Account
 from igpub.instagram.errors import (
     ContainerExpiredError,
@@ -151,6 +152,7 @@ def _record_published(
     fields: dict[str, Any] = {"status": "published", "published_at": int(now)}
     if media_id:
         fields["media_id"] = media_id
+        fields.update(insights.first_due(rec.kind, now))  # on the insights schedule (1 h, 24 h, 7 d)
     rec = deps.posts.update(rec.post_id, now, remove=("failure_reason", "failure_code"), **fields)
     permalink = None
     if media_id:

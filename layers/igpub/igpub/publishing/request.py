@@ -169,6 +169,10 @@ class PostRequest(BaseModel):
     client_post_id: str | None = None  # execution name and idempotency key
     hashtag_pool: str | None = None
     hashtag_count: int | None = None
+    # A comment the account posts on its own media right after publishing (never twice); with
+    # hashtags_in="first_comment" the pool's hashtags go into it instead of the caption.
+    first_comment: str | None = None
+    hashtags_in: Literal["caption", "first_comment"] = "caption"
 
     @field_validator("publish_at")
     @classmethod
@@ -307,6 +311,30 @@ def _check_caption(req: PostRequest) -> list[str]:
     return problems
 
 
+def _check_first_comment(req: PostRequest) -> list[str]:
+    """The first comment is checked like a caption (Instagram documents no separate comment limits)."""
+    text = req.first_comment or ""
+    if req.kind == "story":
+        if text or req.hashtags_in == "first_comment":
+            return ["first_comment/hashtags_in: stories take no comments; remove them or post to the feed"]
+        return []
+    problems: list[str] = []
+    if req.first_comment is not None and not text.strip():
+        problems.append("first_comment is empty; leave it out or give the text")
+    length = caption_length(text)
+    if length > CAPTION_MAX_CHARS:
+        problems.append(f"first_comment is {length} characters; the limit is {CAPTION_MAX_CHARS}")
+    hashtags = count_hashtags(text)
+    if hashtags > MAX_HASHTAGS:
+        problems.append(f"first_comment has {hashtags} hashtags; Instagram allows at most {MAX_HASHTAGS}")
+    mentions = count_mentions(text)
+    if mentions > MAX_MENTIONS:
+        problems.append(f"first_comment has {mentions} @-mentions; Instagram allows at most {MAX_MENTIONS}")
+    if req.hashtags_in == "first_comment" and not req.hashtag_pool:
+        problems.append('hashtags_in "first_comment" puts a pool\'s hashtags in the first comment: name hashtag_pool')
+    return problems
+
+
 def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
     problems: list[str] = []
     spec = KINDS[req.kind]
@@ -405,6 +433,7 @@ def validate_request(req: PostRequest, *, allow_http: bool = False, now: datetim
         *_check_media_counts(req),
         *_check_media_items(req, allow_http=allow_http),
         *_check_caption(req),
+        *_check_first_comment(req),
         *_check_post_fields(req, allow_http=allow_http),
         *_check_schedule(req, now),
     ]

@@ -1,5 +1,9 @@
 """igpub's events on an EventBridge bus (the default bus unless configured).
 
+``igpub.CommentReceived`` / ``igpub.MentionReceived`` (Source ``igpub``): someone commented on (or
+mentioned) a connected account, from Instagram's webhooks. The detail carries the account id, the
+comment and media ids, the text and the commenter; comments the account made itself never become events.
+
 ``igpub.AccountNeedsReauth`` (Source ``igpub``): an account's token can no longer be refreshed or used;
 its owner must connect it again. Wire a rule on it to send e-mail or a chat message. The detail carries
 the account id, username, the reason and the Instagram error code; never a token.
@@ -48,6 +52,9 @@ class EventPublisher:
             "detected_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
         }
         self._put(ACCOUNT_NEEDS_REAUTH, detail, resources=[])
+
+    def engagement_received(self, detail_type: str, detail: dict[str, Any]) -> None:
+        self._put(detail_type, detail, resources=[])
 
     def _put(self, detail_type: str, detail: dict[str, Any], *, resources: list[str]) -> None:
         resp = self.client.put_events(

@@ -12,6 +12,9 @@ Scheduled posts are cancelled and moved race-free with conditional writes: the s
 claims the post (scheduled -> creating) only if it is still scheduled and still belongs to its
 execution; ``cancel`` succeeds only while the post is scheduled; ``reschedule`` hands the post to a new
 execution only while it is scheduled (or cancelled) and still belongs to the old one.
+Engagement: insights (stage label -> {collected_at, metrics, error}), insights_stage, and while more
+collections are due insights_pool + insights_due_at (the sparse GSI ``insights-due``); first_comment_text,
+first_comment_status, first_comment_id, first_comment_reason, first_comment_attempted_at/attempts.
 """
 
 from __future__ import annotations
@@ -56,6 +59,15 @@ class PostRecord(BaseModel):
     failure_code: str | None = None
     hashtags: list[str] = Field(default_factory=list)
     history: list[dict[str, Any]] = Field(default_factory=list)
+    insights: dict[str, Any] = Field(default_factory=dict)
+    insights_stage: int | None = None
+    insights_due_at: int | None = None
+    first_comment_text: str | None = None  # final text (with the pool's hashtags when hashtags_in=first_comment)
+    first_comment_status: str | None = None  # pending | posted | failed
+    first_comment_id: str | None = None
+    first_comment_reason: str | None = None
+    first_comment_attempted_at: int | None = None
+    first_comment_attempts: int = 0
     created_at: str
     updated_at: str
     started_at: int
@@ -80,6 +92,17 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _dynamo(value: Any) -> Any:
+    """floats (insights values) as Decimal: the DynamoDB resource refuses floats."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, list):
+        return [_dynamo(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dynamo(v) for k, v in value.items()}
     return value
 
 
@@ -196,7 +219,7 @@ class PostRepository(aws.TableRepository):
         sets = ["updated_at = :now"]
         for i, (key, value) in enumerate(fields.items()):
             names[f"#f{i}"] = key
-            values[f":v{i}"] = value
+            values[f":v{i}"] = _dynamo(value)
             sets.append(f"#f{i} = :v{i}")
         expr = "SET " + ", ".join(sets)
         if remove:
@@ -213,6 +236,15 @@ class PostRepository(aws.TableRepository):
             kwargs["ExpressionAttributeNames"] = names
         resp = self.table.update_item(**kwargs)
         return _record(resp["Attributes"])
+
+    def due_for_insights(self, now: float, limit: int = 50) -> list[PostRecord]:
+        """Published posts whose next insights collection is due (the sparse ``insights-due`` index)."""
+        resp = self.table.query(
+            IndexName="insights-due",
+            KeyConditionExpression=Key("insights_pool").eq("due") & Key("insights_due_at").lte(int(now)),
+            Limit=limit,
+        )
+        return [_record(i) for i in resp.get("Items", [])]
 
     def increment(self, post_id: str, counter: str, now: float) -> int:
         resp = self.table.update_item(

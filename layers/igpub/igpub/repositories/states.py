@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -17,16 +18,21 @@ class OAuthState:
     created_at: int
     expires_at: int
     invite_hash: str | None = None  # the connect invite this sign-in session was started with
+    features: tuple[str, ...] = ()  # what the connect asked for: comments, insights, webhooks
 
 
 class StateRepository(aws.TableRepository):
-    def create(self, *, flow: str, now: int, ttl_s: int, invite_hash: str | None = None) -> OAuthState:
-        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s, invite_hash)
-        item: dict[str, str | int] = {
+    def create(
+        self, *, flow: str, now: int, ttl_s: int, invite_hash: str | None = None, features: tuple[str, ...] = ()
+    ) -> OAuthState:
+        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s, invite_hash, tuple(features))
+        item: dict[str, Any] = {
             "state": state.state, "flow": flow, "created_at": now, "expires_at": state.expires_at,
         }
         if invite_hash:
             item["invite_hash"] = invite_hash
+        if features:
+            item["features"] = list(features)
         self.table.put_item(
             Item=item,
             ConditionExpression="attribute_not_exists(#s)",
@@ -61,4 +67,5 @@ class StateRepository(aws.TableRepository):
             created_at=int(item["created_at"]),  # type: ignore[arg-type]
             expires_at=int(item["expires_at"]),  # type: ignore[arg-type]
             invite_hash=str(item["invite_hash"]) if item.get("invite_hash") else None,
+            features=tuple(str(f) for f in item.get("features") or ()),  # type: ignore[union-attr]
         )
