@@ -150,7 +150,9 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
                                   "%Y-%m-%dT%H:%M:%SZ"),
                               "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080, seed=1)}]})
         per = time.time() - probe
-        lead_s = max(60.0, n_posts * per / submit_threads * 3 + 40)
+        # the emulator serialises much of a submission (the CLI's checks, StartExecution, the Prepare):
+        # size the lead as if submissions did not overlap, with half again as margin
+        lead_s = max(60.0, n_posts * per * 1.5 + 40)
         common.stop_running_executions(dep)
     publish_at = math.ceil(time.time() + lead_s)
     at_iso = datetime.fromtimestamp(publish_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
