@@ -79,7 +79,8 @@ start_servers() {
     log "starting ministack on 127.0.0.1:$EMU_PORT"
     # its own temp folder: the Lambda work folders it leaves behind are removed by `down`, and only these
     mkdir -p "$RUN/tmp"
-    (cd "$RUN" && TMPDIR="$RUN/tmp" BIND_HOST=127.0.0.1 GATEWAY_PORT="$EMU_PORT" LAMBDA_WARM_TTL_SECONDS=900 \
+    # AUTH=true: IAM is evaluated, each Lambda runs with its execution role's credentials (see post_deploy.py)
+    (cd "$RUN" && TMPDIR="$RUN/tmp" BIND_HOST=127.0.0.1 GATEWAY_PORT="$EMU_PORT" LAMBDA_WARM_TTL_SECONDS=900 AUTH=true \
        start_bg ministack "$EMU/bin/ministack")
     wait_for "http://127.0.0.1:$EMU_PORT/_ministack/health" ministack 60
   fi

@@ -3,14 +3,17 @@ or `make test`, which starts it); unit tests need nothing."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from igpub.accounts import Account
+from igpub.repositories.invites import InviteRepository, digest
 from igpub_cli.api import list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
@@ -103,6 +106,16 @@ def clear_usage(dep: Deployment) -> None:
     table = dep.output("UsageTableName")
     for item in ddb.scan(TableName=table, ProjectionExpression="pk").get("Items", []):
         ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+
+
+def sample_event_invite(dep: Deployment, event_name: str, *, flow: str) -> None:
+    """Store (again, unused) the invite that a connect sample event in events/ carries."""
+    event = json.loads((ROOT / "events" / f"{event_name}.json").read_text())
+    invite = event["queryStringParameters"]["invite"]
+    repo = InviteRepository(dep.output("InvitesTableName"), table=dep.table("InvitesTableName"))
+    repo.table.delete_item(Key={"invite_hash": digest(invite)})
+    now = int(time.time())
+    repo.create(invite, flow=flow, label=f"events/{event_name}.json", now=now, expires_at=now + 3600)
 
 
 @pytest.fixture

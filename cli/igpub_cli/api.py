@@ -18,17 +18,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from igpub import invites
 from igpub.accounts import Account
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import PAST_TOLERANCE, PostRequest, parse_request, schedule_problems
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.hashtags import HashtagRepository
+from igpub.repositories.invites import InviteRepository
 from igpub.repositories.posts import FINAL, PostRecord, PostRepository
 from igpub_cli.deployment import Deployment
 
 __all__ = [
     "PAST_TOLERANCE_MIN",
+    "CreatedInvite",
     "Deployment",
     "PostRecord",
     "RequestInvalid",
@@ -36,6 +39,7 @@ __all__ = [
     "cancel_post",
     "check_files",
     "check_requests",
+    "create_invite",
     "list_accounts",
     "list_posts",
     "load_requests",
@@ -68,6 +72,28 @@ def accounts_repo(dep: Deployment) -> AccountRepository:
 
 def posts_repo(dep: Deployment) -> PostRepository:
     return PostRepository(dep.output("PostsTableName"), table=dep.table("PostsTableName"))
+
+
+@dataclass(frozen=True)
+class CreatedInvite:
+    url: str  # send it to the person who connects; it works once, until expires_at
+    label: str
+    flow: str
+    expires_at: int
+
+
+def create_invite(
+    dep: Deployment, *, label: str = "", facebook: bool = False, valid_for_s: int = invites.DEFAULT_TTL_S,
+    now: int | None = None,
+) -> CreatedInvite:
+    """A single-use, expiring link that connects one Instagram account (or, with ``facebook``, Facebook
+    Login for hashtag discovery). Raises ValueError for a bad label or lifetime."""
+    repo = InviteRepository(dep.output("InvitesTableName"), table=dep.table("InvitesTableName"))
+    flow = "facebook" if facebook else "instagram"
+    issued = invites.issue(repo, flow=flow, label=label, now=int(time.time()) if now is None else now,
+                           ttl_s=valid_for_s)
+    base = dep.output("FacebookConnectUrl" if facebook else "ConnectUrl")
+    return CreatedInvite(f"{base}?invite={issued.invite}", issued.record.label, flow, issued.record.expires_at)
 
 
 def list_accounts(dep: Deployment) -> list[Account]:

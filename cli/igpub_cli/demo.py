@@ -64,7 +64,7 @@ def main() -> int:
     set_wait_scale(dep.endpoint_url or "", 1)
     fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "REELS": REEL_PROCESSING_S})
 
-    step("1/4 Connect an Instagram professional account (Instagram Login, OAuth)")
+    step("1/4 Connect an Instagram professional account (a single-use invite link, Instagram Login, OAuth)")
     resp = walk_connect_flow(dep, login_as=DEMO_USER, log=say)
     if resp.status_code != 200:
         say(f"   the callback answered {resp.status_code}: {resp.text[:300]}")

@@ -67,6 +67,7 @@ class Deployment:
             "IGPUB_STATES_TABLE": o.get("OAuthStatesTableName"),
             "IGPUB_IDEMPOTENCY_TABLE": o.get("IdempotencyTableName"),
             "IGPUB_HASHTAGS_TABLE": o.get("HashtagsTableName"),
+            "IGPUB_INVITES_TABLE": o.get("InvitesTableName"),
             "IGPUB_KMS_KEY_ID": o.get("TokenKeyId"),
             "IGPUB_MEDIA_BUCKET": o.get("MediaBucketName"),
         }

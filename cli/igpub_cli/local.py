@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
+from igpub_cli.api import create_invite
 from igpub_cli.deployment import Deployment
 
 
@@ -87,12 +88,17 @@ def _with_param(url: str, **params: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def walk_connect_flow(dep: Deployment, *, login_as: str | None = None, log: Any = None) -> httpx.Response:
-    """GET /connect -> the (fake) authorize page -> the callback, like a browser; returns the
-    callback's response (an HTML page)."""
+def walk_connect_flow(
+    dep: Deployment, *, login_as: str | None = None, log: Any = None, invite_url: str | None = None
+) -> httpx.Response:
+    """Create an invite (as `igpub connect` does) unless one is given, then GET its link (/connect) ->
+    the (fake) authorize page -> the callback, like a browser; returns the callback's response (an HTML page)."""
     say = log or (lambda _m: None)
+    if invite_url is None:
+        invite_url = create_invite(dep, label=login_as or "").url
+        say("   invite created (igpub connect): a single-use link to /connect")
     with httpx.Client(timeout=30, follow_redirects=False) as http:
-        first = http.get(dep.output("ConnectUrl"))
+        first = http.get(invite_url)
         if first.status_code != 302:
             raise RuntimeError(f"/connect answered {first.status_code}: {first.text[:200]}")
         authorize = first.headers["location"]

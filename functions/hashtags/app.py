@@ -19,7 +19,7 @@ from pydantic import Field
 
 from igpub import hashtags, wiring
 from igpub.config import get_settings
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.repositories.hashtags import FacebookConnection
 
 
@@ -40,6 +40,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=HashtagsEvent)
 def lambda_handler(event: HashtagsEvent, context: LambdaContext) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import facebook_login, login, oauth, wiring
+from igpub import facebook_login, invites, login, oauth, wiring
 from igpub.config import Settings, get_settings
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.pages import page
 
 app = APIGatewayRestResolver()
@@ -43,11 +43,30 @@ def _html(status: int, body: str) -> Response[str]:
     )
 
 
+def _invite(deps: wiring.OAuth, flow: str, now: int) -> str:
+    """The hash of the request's valid invite (``?invite=``), or InviteRefused."""
+    invite = app.current_event.get_query_string_value("invite")
+    return invites.check(deps.invites, invite, flow=flow, now=now).invite_hash
+
+
+def _refused(refused: invites.InviteRefused) -> Response[str]:
+    logger.info("connect refused", extra={"invite": refused.reason})
+    metrics.add_metric(name="ConnectRefused", unit="Count", value=1)
+    return _html(refused.status, page(refused.title, refused.detail, ok=False))
+
+
 @app.get("/connect")
 def connect() -> Response[str]:
     deps = _deps()
     settings = deps.settings
-    url = oauth.start_connect(settings, states=deps.states, redirect_uri=_redirect_uri(settings), now=int(time.time()))
+    now = int(time.time())
+    try:
+        invite_hash = _invite(deps, oauth.FLOW, now)
+    except invites.InviteRefused as refused:
+        return _refused(refused)
+    url = oauth.start_connect(
+        settings, states=deps.states, redirect_uri=_redirect_uri(settings), now=now, invite_hash=invite_hash
+    )
     return Response(status_code=302, headers={"Location": url, "Cache-Control": "no-store"}, body="")
 
 
@@ -56,6 +75,7 @@ def callback() -> Response[str]:
     deps = _deps()
     settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
+    gate = invites.InviteGate(deps.invites, now=int(time.time()))
     try:
         result = oauth.complete_callback(
             settings,
@@ -67,10 +87,18 @@ def callback() -> Response[str]:
             app_secret=lambda: _app_secret(settings),
             redirect_uri=_redirect_uri(settings),
             now=int(time.time()),
+            after_state=gate,
         )
+    except invites.InviteRefused as refused:
+        return _refused(refused)
     except login.CallbackProblem as problem:
+        gate.failed()
         metrics.add_metric(name="ConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
+    except Exception:
+        gate.failed()
+        raise
+    gate.succeeded(result.account.account_id)
     metrics.add_metric(name="AccountsConnected", unit="Count", value=1)
     account = result.account
     body = f"@{account.username} (account {account.account_id}) is connected to igpub."
@@ -90,10 +118,14 @@ def _facebook_redirect_uri(settings: Settings) -> str:
 def connect_facebook() -> Response[str]:
     deps = _deps()
     settings = deps.settings
+    now = int(time.time())
     try:
         url = facebook_login.start_connect(
-            settings, states=deps.states, redirect_uri=_facebook_redirect_uri(settings), now=int(time.time())
+            settings, states=deps.states, redirect_uri=_facebook_redirect_uri(settings), now=now,
+            invite_hash=_invite(deps, facebook_login.FLOW, now) if settings.facebook_app_id else None,
         )
+    except invites.InviteRefused as refused:
+        return _refused(refused)
     except facebook_login.NotConfigured:
         return _html(
             404,
@@ -111,6 +143,7 @@ def facebook_callback() -> Response[str]:
     deps = _deps()
     settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
+    gate = invites.InviteGate(deps.invites, now=int(time.time()))
     try:
         result = facebook_login.complete_callback(
             settings,
@@ -122,10 +155,18 @@ def facebook_callback() -> Response[str]:
             app_secret=lambda: str(parameters.get_secret(settings.facebook_app_secret_name, max_age=300)),
             redirect_uri=_facebook_redirect_uri(settings),
             now=int(time.time()),
+            after_state=gate,
         )
+    except invites.InviteRefused as refused:
+        return _refused(refused)
     except login.CallbackProblem as problem:
+        gate.failed()
         metrics.add_metric(name="FacebookConnectFailed", unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
+    except Exception:
+        gate.failed()
+        raise
+    gate.succeeded(result.accounts[0].account_id if result.accounts else "")
     metrics.add_metric(name="FacebookConnected", unit="Count", value=1)
     linked = ", ".join(f"{c.account_id} (Page {c.page_name or c.page_id})" for c in result.accounts)
     body = f"Hashtag discovery is connected for Instagram account {linked}. Try: igpub hashtags discover SEED"
@@ -133,6 +174,7 @@ def facebook_callback() -> Response[str]:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

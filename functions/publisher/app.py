@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from igpub import wiring
 from igpub.config import get_settings
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.publishing import workflow
 from igpub.publishing.outcome import Outcome
 from igpub.repositories import aws
@@ -46,6 +46,7 @@ def _run(deps: workflow.Deps, event: TaskEvent) -> Outcome:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=TaskEvent)
 def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:

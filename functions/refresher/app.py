@@ -21,7 +21,7 @@ from pydantic import ConfigDict
 
 from igpub import refresh, wiring
 from igpub.config import get_settings
-from igpub.observability import logger, metrics
+from igpub.observability import logger, metrics, tracer
 from igpub.repositories import aws
 
 
@@ -41,6 +41,7 @@ def _deps() -> refresh.RefreshDeps:
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=RefreshEvent)
 def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any]:

@@ -82,7 +82,7 @@ def test_connect_clicked_through_in_headless_chromium(dep: Deployment, fake: Fak
     fake.config(consent_mode="page", default_username="browser_user")
     start = datetime.now(UTC).isoformat(timespec="seconds")
     with artifacts_on_failure(page, "connect-allow"):
-        page.goto(dep.output("ConnectUrl"))
+        page.goto(api.create_invite(dep, label="browser test").url)  # the link igpub connect prints
         # the fake Instagram's consent page, reached through igpub's 302
         page.wait_for_selector("#allow")
         assert "/oauth/authorize" in page.url and page.url.startswith(dep.fake_url or "")
@@ -105,7 +105,7 @@ def test_deny_in_headless_chromium_connects_nothing(dep: Deployment, fake: FakeI
     fake.config(consent_mode="page", default_username="browser_denier")
     start = datetime.now(UTC).isoformat(timespec="seconds")
     with artifacts_on_failure(page, "connect-deny"):
-        page.goto(dep.output("ConnectUrl"))
+        page.goto(api.create_invite(dep, label="browser test").url)  # the link igpub connect prints
         page.wait_for_selector("#deny")
         assert page.inner_text("#username") == "browser_denier"
         page.click("#deny")

@@ -9,16 +9,30 @@ import httpx
 import pytest
 
 from igpub.accounts import Account
+from igpub.repositories.invites import digest
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 from igpub_cli.main import main
 
 
-def test_connect_prints_the_connect_url(dep: Deployment, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["connect"]) == 0
+def test_connect_prints_a_single_use_invite_link(
+    dep: Deployment, fake: FakeInstagram, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["connect", "--label", "Client A", "--days", "2"]) == 0
     out = capsys.readouterr()
-    assert out.out.strip() == dep.output("ConnectUrl")
+    url = out.out.strip()
+    assert url.startswith(dep.output("ConnectUrl") + "?invite=")
+    assert "single-use invite for Client A, valid until" in out.err
     assert dep.output("OAuthRedirectUri") in out.err
+    # the invite is stored as a digest only, with its label and a 2-day lifetime
+    invite = url.split("invite=", 1)[1]
+    items = dep.client("dynamodb").scan(TableName=dep.output("InvitesTableName"))["Items"]
+    assert all(invite not in json.dumps(i) for i in items)
+    (mine,) = [i for i in items if i["invite_hash"]["S"] == digest(invite)]
+    assert mine["label"]["S"] == "Client A"
+    assert abs(int(mine["expires_at"]["N"]) - int(mine["created_at"]["N"]) - 2 * 86400) <= 1
+    # the link opens the sign-in
+    assert httpx.get(url, follow_redirects=False, timeout=30).status_code == 302
 
 
 def test_accounts_json_has_expiry_and_no_token(

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from igpub_cli.api import create_invite
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, walk_connect_flow
 
@@ -33,8 +34,8 @@ def user(fake: FakeInstagram, username: str = "igpub_demo") -> dict[str, Any]:
 
 
 def start(dep: Deployment) -> str:
-    """GET /connect; return the authorize URL it redirects to."""
-    resp = httpx.get(dep.output("ConnectUrl"), follow_redirects=False, timeout=30)
+    """GET a fresh invite's link (/connect?invite=...); return the authorize URL it redirects to."""
+    resp = httpx.get(create_invite(dep).url, follow_redirects=False, timeout=30)
     assert resp.status_code == 302, resp.text
     return str(resp.headers["location"])
 

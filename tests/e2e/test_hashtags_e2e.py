@@ -22,15 +22,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from botocore.config import Config
 
 from igpub.accounts import Account
 from igpub.publishing.captions import find_hashtags
 from igpub.publishing.errors import RequestInvalid
 from igpub_cli import api
 from igpub_cli import hashtags as hashtags_cli
+from igpub_cli.api import create_invite
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
-from tests.conftest import clear_usage
+from tests.conftest import clear_usage, sample_event_invite
 
 WEEK = 7 * 86400
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +68,7 @@ def ig_id(dep: Deployment, fake: FakeInstagram) -> Iterator[str]:
 def facebook_connect(dep: Deployment, **authorize_params: str) -> httpx.Response:
     """GET /connect/facebook -> the fake's Facebook Login dialog -> the callback, like a browser."""
     with httpx.Client(timeout=30, follow_redirects=False) as http:
-        first = http.get(dep.output("FacebookConnectUrl"))
+        first = http.get(create_invite(dep, facebook=True).url)
         assert first.status_code == 302, first.text
         dialog = first.headers["location"]
         if authorize_params:
@@ -98,7 +100,7 @@ def image(fake: FakeInstagram, seed: int) -> dict[str, Any]:
 def test_facebook_login_stores_the_user_token_encrypted_for_the_linked_instagram_account(
     dep: Deployment, fake: FakeInstagram, ig_id: str
 ) -> None:
-    first = httpx.get(dep.output("FacebookConnectUrl"), follow_redirects=False, timeout=30)
+    first = httpx.get(create_invite(dep, facebook=True).url, follow_redirects=False, timeout=30)
     assert first.status_code == 302
     dialog = urlsplit(first.headers["location"])
     assert dialog.path.endswith("/dialog/oauth")
@@ -130,14 +132,14 @@ def test_facebook_callback_refuses_instagram_states_replays_and_denials(
     dep: Deployment, fake: FakeInstagram, ig_id: str
 ) -> None:
     # a state made by GET /connect (Instagram Login) cannot complete the Facebook callback
-    ig_authorize = httpx.get(dep.output("ConnectUrl"), follow_redirects=False, timeout=30).headers["location"]
+    ig_authorize = httpx.get(create_invite(dep).url, follow_redirects=False, timeout=30).headers["location"]
     ig_state = parse_qs(urlsplit(ig_authorize).query)["state"][0]
     fake.clear_calls()
     wrong = httpx.get(dep.output("FacebookRedirectUri"), params={"state": ig_state, "code": "x"}, timeout=30)
     assert wrong.status_code == 400 and "not valid" in wrong.text
     # replaying a used callback
     with httpx.Client(timeout=30, follow_redirects=False) as http:
-        dialog = http.get(dep.output("FacebookConnectUrl")).headers["location"]
+        dialog = http.get(create_invite(dep, facebook=True).url).headers["location"]
         callback = http.get(dialog).headers["location"].split("#", 1)[0]
         assert http.get(callback).status_code == 200
         fake.clear_calls()
@@ -242,7 +244,10 @@ def test_hand_made_pool_and_an_explicit_count(
 
 # ------------------------------------------------------------------------------ the budget under load
 def discover_raw(dep: Deployment, ig_id: str, seeds: list[str]) -> dict[str, Any]:
-    resp = dep.client("lambda").invoke(
+    # one attempt, a long read timeout: on a loaded machine 20 parallel invocations can outlast boto3's
+    # default 60 s, and a retried invoke would run a second discovery beside the first
+    client = dep.client("lambda", config=Config(read_timeout=600, retries={"max_attempts": 1}))
+    resp = client.invoke(
         FunctionName=dep.output("HashtagsFunctionName"),
         Payload=json.dumps({"action": "discover", "account_id": ig_id, "seeds": seeds, "pool": "load"}),
     )
@@ -321,6 +326,7 @@ def test_sample_events_run_on_the_deployed_functions(dep: Deployment, fake: Fake
     # the template has no output for the OAuth function: find it by its logical name
     functions = dep.client("lambda").list_functions()["Functions"]
     oauth_fn = next(f["FunctionName"] for f in functions if f"{dep.stack}-OAuthFunction" in f["FunctionName"])
+    sample_event_invite(dep, "oauth_connect_facebook", flow="facebook")
     connect = invoke_event(dep, oauth_fn, "oauth_connect_facebook")
     assert connect["statusCode"] == 302
     assert "/dialog/oauth?" in connect["multiValueHeaders"]["Location"][0]

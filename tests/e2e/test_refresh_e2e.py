@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from igpub.publishing.errors import RequestInvalid
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, walk_connect_flow
@@ -192,9 +193,18 @@ def test_expired_token_needs_reauth_with_event(dep: Deployment, fake: FakeInstag
     assert len(refresh_calls(fake)) == 1
     assert len(reauth_events(1.5)) == 1
 
-    # a post for the account fails at once, with the reason
-    rec = api.publish_post(dep, {"account_id": lapsed, "kind": "image", "caption": "hello",
-                                 "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080, seed=1)}]}, timeout_s=120)
+    # a post for the account is refused before it starts (igpub_cli.api), with the reason ...
+    request = {"account_id": lapsed, "kind": "image", "caption": "hello",
+               "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080, seed=1)}]}
+    with pytest.raises(RequestInvalid, match=r"needs_reauth.*expired"):
+        api.submit_post(dep, request)
+    # ... and one started directly fails at once in the state machine, with the reason
+    post_id = uuid.uuid4().hex
+    arn = dep.client("stepfunctions").start_execution(
+        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
+        input=json.dumps({"post_id": post_id, "request": request}),
+    )["executionArn"]
+    rec = api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=120)
     assert rec.status == "failed"
     assert "re-authorisation" in (rec.failure_reason or "") and "expired" in (rec.failure_reason or "")
     assert not fake.containers()

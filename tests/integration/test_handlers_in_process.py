@@ -16,6 +16,7 @@ import pytest
 
 from igpub.config import get_settings
 from igpub_cli.deployment import Deployment
+from tests.conftest import sample_event_invite
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,7 +63,8 @@ def env(dep: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def test_connect_event_redirects_to_instagram(env: None) -> None:
+def test_connect_event_redirects_to_instagram(env: None, dep: Deployment) -> None:
+    sample_event_invite(dep, "oauth_connect", flow="instagram")
     resp = load("oauth").lambda_handler(event("oauth_connect"), Context())
     assert resp["statusCode"] == 302
     headers = {k: v[0] for k, v in (resp.get("multiValueHeaders") or {}).items()} | (resp.get("headers") or {})

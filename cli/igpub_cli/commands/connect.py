@@ -1,13 +1,14 @@
-"""`igpub connect`: the URL that connects an Instagram professional account (or Facebook Login)."""
+"""`igpub connect`: a single-use invite link that connects an Instagram professional account (or Facebook Login)."""
 
 from __future__ import annotations
 
+import time
 import webbrowser
 from typing import Annotated
 
 import typer
 
-from igpub_cli import ui
+from igpub_cli import api, ui
 
 
 def connect(
@@ -16,18 +17,28 @@ def connect(
     facebook: Annotated[
         bool, typer.Option("--facebook", help="Connect Facebook Login instead (needed only for hashtag discovery).")
     ] = False,
+    label: Annotated[str, typer.Option(help='Whom the invite is for, e.g. "Client A" (stored with it).')] = "",
+    days: Annotated[float, typer.Option(help="How long the invite stays valid, in days (at most 90).")] = 7,
 ) -> None:
-    """Print the URL that connects an Instagram professional account to igpub.
+    """Create a single-use invite link that connects one Instagram professional account to igpub.
 
-    Open it in a browser, log in to Instagram and allow igpub; the account then shows in `igpub accounts`.
-    The redirect URI to register in your Meta app is printed on stderr.
+    Send it to the account's owner (or open it yourself), log in to Instagram and allow igpub; the account
+    then shows in `igpub accounts`. The link works once and expires after --days. The redirect URI to
+    register in your Meta app is printed on stderr.
     """
     dep = ui.dep(ctx)
+    try:
+        invite = api.create_invite(dep, label=label, facebook=facebook, valid_for_s=int(days * 86400))
+    except ValueError as exc:
+        ui.refuse(str(exc))
+    url = invite.url
     if facebook:
-        url, redirect, app = dep.output("FacebookConnectUrl"), dep.output("FacebookRedirectUri"), "Meta"
+        redirect, app = dep.output("FacebookRedirectUri"), "Meta"
     else:
-        url, redirect, app = dep.output("ConnectUrl"), dep.output("OAuthRedirectUri"), "Instagram"
+        redirect, app = dep.output("OAuthRedirectUri"), "Instagram"
     ui.line(url)
+    until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(invite.expires_at))
+    ui.line(f"single-use invite{f' for {invite.label}' if invite.label else ''}, valid until {until}", stderr=True)
     ui.line(f"Register this redirect URI in your {app} app: {redirect}", stderr=True)
     if open_:
         webbrowser.open(url)

@@ -51,6 +51,7 @@ class Settings(BaseModel):
     hashtags_table: str = "igpub-hashtags"
     usage_table: str = "igpub-usage"
     idempotency_table: str = "igpub-idempotency"
+    invites_table: str = "igpub-invites"
     kms_key_id: str = ""
     media_bucket: str = ""
     event_bus_name: str = "default"

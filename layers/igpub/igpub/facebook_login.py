@@ -21,7 +21,7 @@ from igpub.instagram.client import InstagramClient
 from igpub.login import CallbackProblem, Provider
 from igpub.observability import logger
 from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "facebook"
@@ -64,10 +64,12 @@ def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
     )
 
 
-def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
+def start_connect(
+    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, invite_hash: str | None = None
+) -> str:
     if not settings.facebook_app_id:
         raise NotConfigured("FacebookAppId is empty")
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
+    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash)
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
 
 
@@ -82,8 +84,9 @@ def complete_callback(
     app_secret: Callable[[], str],
     redirect_uri: str,
     now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> FacebookConnected:
-    code = login.authorization_code(PROVIDER, states, params, now=now)
+    code = login.authorization_code(PROVIDER, states, params, now=now, after_state=after_state)
     secret = app_secret()
     with login.exchange_problems(PROVIDER):
         short = client.exchange_facebook_code(code, redirect_uri, settings.facebook_app_id, secret)

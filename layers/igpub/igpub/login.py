@@ -9,7 +9,7 @@ and https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-f
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from igpub.instagram.client import strip_code
 from igpub.instagram.errors import InstagramError, OAuthError
 from igpub.observability import logger
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 
 
 class CallbackProblem(Exception):
@@ -54,7 +54,7 @@ def authorize_url(
     return f"{dialog_url}?{urlencode(query)}"
 
 
-def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> None:
+def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: str, now: int) -> OAuthState:
     """Check and consume the single-use state before anything else (no call to Meta without it)."""
     record = states.consume(params.get("state", ""))
     if record is None or record.flow != flow:
@@ -69,13 +69,18 @@ def consume_state(states: StateRepository, params: Mapping[str, str], *, flow: s
             "This sign-in link has expired",
             "More than 10 minutes passed since you started. Start again from the connect page.",
         )
+    return record
 
 
 def authorization_code(
-    provider: Provider, states: StateRepository, params: Mapping[str, str], *, now: int
+    provider: Provider, states: StateRepository, params: Mapping[str, str], *, now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> str:
-    """The code the user's answer carries, once the state is consumed; the user's refusal otherwise."""
-    consume_state(states, params, flow=provider.flow, now=now)
+    """The code the user's answer carries, once the state is consumed; the user's refusal otherwise.
+
+    ``after_state`` runs once the state checks out, before anything else (the connect invite is claimed
+    there, before any call to Instagram or Meta)."""
+    after_state(consume_state(states, params, flow=provider.flow, now=now))
     if params.get("error"):
         reason = params.get("error_description") or params.get("error_reason") or params["error"]
         raise CallbackProblem(

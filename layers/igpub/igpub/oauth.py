@@ -17,7 +17,7 @@ from igpub.instagram.client import InstagramClient
 from igpub.login import Provider
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
-from igpub.repositories.states import StateRepository
+from igpub.repositories.states import OAuthState, StateRepository
 from igpub.repositories.tokens import TokenCipher
 
 FLOW = "instagram"
@@ -50,8 +50,10 @@ def authorize_url(settings: Settings, *, redirect_uri: str, state: str) -> str:
     )
 
 
-def start_connect(settings: Settings, *, states: StateRepository, redirect_uri: str, now: int) -> str:
-    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s)
+def start_connect(
+    settings: Settings, *, states: StateRepository, redirect_uri: str, now: int, invite_hash: str | None = None
+) -> str:
+    state = states.create(flow=FLOW, now=now, ttl_s=settings.oauth_state_ttl_s, invite_hash=invite_hash)
     return authorize_url(settings, redirect_uri=redirect_uri, state=state.state)
 
 
@@ -66,8 +68,9 @@ def complete_callback(
     app_secret: Callable[[], str],
     redirect_uri: str,
     now: int,
+    after_state: Callable[[OAuthState], None] = lambda _state: None,
 ) -> Connected:
-    code = login.authorization_code(PROVIDER, states, params, now=now)
+    code = login.authorization_code(PROVIDER, states, params, now=now, after_state=after_state)
     secret = app_secret()
     with login.exchange_problems(PROVIDER):
         short = client.exchange_code(code, redirect_uri=redirect_uri, app_secret=secret)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # each builder imports what its function needs: one function'
     from igpub.repositories.accounts import AccountRepository
     from igpub.repositories.hashtags import HashtagRepository
     from igpub.repositories.idempotency import PublishGuard
+    from igpub.repositories.invites import InviteRepository
     from igpub.repositories.states import StateRepository
     from igpub.repositories.tokens import TokenCipher
 
@@ -118,11 +119,13 @@ class OAuth:
     hashtags: HashtagRepository  # Facebook Login stores its Page connections here
     cipher: TokenCipher
     client: InstagramClient
+    invites: InviteRepository  # connect invites: read and spent here, created by the operator
 
 
 def oauth(settings: Settings) -> OAuth:
     from igpub.repositories.accounts import AccountRepository
     from igpub.repositories.hashtags import HashtagRepository
+    from igpub.repositories.invites import InviteRepository
     from igpub.repositories.states import StateRepository
     from igpub.repositories.tokens import TokenCipher
 
@@ -133,6 +136,7 @@ def oauth(settings: Settings) -> OAuth:
         hashtags=HashtagRepository(settings.hashtags_table),
         cipher=TokenCipher(settings.kms_key_id),
         client=instagram_client(settings),
+        invites=InviteRepository(settings.invites_table),
     )
 
 

@@ -121,9 +121,9 @@ CASES: list[Case] = [
     (36004, 2207010, None, IM, None, False, "at most 2200 characters"),
     (352, 2207026, None, IM, None, False, "use MOV or MP4"),
     (506, None, None, IR, None, False, "duplicate post"),
-    (100, None, None, IR, None, False, "rejected the request"),
+    (100, None, None, IR, None, False, "refused a parameter of the request"),
+    (100, 33, OP.WRITE, IR, None, False, "refused a parameter of the request"),
     # what falls through the rows
-    (100, 33, OP.WRITE, IR, None, False, "rejected the request"),
     (18, None, OP.READ, IR, None, False, "rejected the request"),
     (300, None, None, IR, None, False, "rejected the request"),
     (12345, None, None, IR, None, False, "rejected the request"),
@@ -366,6 +366,24 @@ def test_advice_for_subcode_with_code() -> None:
     assert "policy reasons" in advice_for_subcode(1234567, code=368)
     assert "Check the media" in advice_for_subcode(1234567, code=424242)
     assert "publishing limit" in advice_for_subcode(2207042, code=9)
+
+
+def test_errors_built_by_hand_are_never_resent() -> None:
+    assert TransientError("x").resend_safe is False
+    assert NetworkError("x").request_sent is True  # unless told otherwise, Instagram may have acted on it
+
+
+def test_non_string_fields_of_the_envelope_are_ignored() -> None:
+    err = parse_error(graph(36003, 2207009, error_user_msg=5, error_user_title=["x"], fbtrace_id=7))
+    assert err.user_msg is None and err.user_title is None and err.fbtrace_id is None
+    assert err.advice == "The image aspect ratio must be between 4:5 and 1.91:1."
+    assert parse_error(graph(36003, 2207009, error_user_msg="")).advice.startswith("The image aspect ratio")
+
+
+@pytest.mark.parametrize(("header", "wait"), [("-5", 300.0), ("0", 300.0), ("abc", 300.0), ("7", 7.0)])
+def test_retry_after_header_values(header: str, wait: float) -> None:
+    err = parse_error(graph(17, headers={"Retry-After": header}))
+    assert isinstance(err, RateLimitedError) and err.retry_after_s == wait
 
 
 def test_advice_of_an_error_built_by_hand_comes_from_the_table() -> None:

@@ -152,7 +152,8 @@ def _graph_error(err: Mapping[str, Any], response: ResponseLike, op: Operation |
 
 
 def _build(message: str, response: ResponseLike, row: ErrorRow, **kwargs: Any) -> InstagramError:
-    kwargs.update(table_advice=row.advice, resend_safe=row.resend_safe)
+    # "" (not None): the row was found and has no advice of its own, so the class's advice applies
+    kwargs.update(table_advice=row.advice or "", resend_safe=row.resend_safe)
     if issubclass(row.cls, RateLimitedError):
         wait = _regain_s(response.headers) or _retry_after_header(response.headers) or row.wait_s
         return row.cls(message, retry_after_s=wait, **kwargs)

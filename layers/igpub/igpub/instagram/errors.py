@@ -87,7 +87,9 @@ class InstagramError(Exception):
         self.http_status = http_status
         self.is_transient = is_transient  # the envelope's own flag, as sent (None when absent)
         self.error_type = error_type
-        self.table_advice = table_advice  # the advice of the error table's row that classified it
+        # the advice of the error table's row that classified it ("" for a row without advice of its own;
+        # None: not classified through the table, looked up on first use)
+        self.table_advice = table_advice
         # Instagram said nothing was created: the same POST /media may be sent again (from the table's row)
         self.resend_safe = resend_safe
 
@@ -355,7 +357,6 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
     _R(InvalidMediaError, (1,), 2207057, advice="The thumbnail offset must be at least 0 and shorter than the video."),
     _R(RateLimitedError, (4,), 2207051, wait_s=3600.0,
        advice="Instagram restricted this activity as possible spam; slow down and retry much later."),
-    _R(QuotaExhaustedError, (9,), 2207042),
     _R(ContainerExpiredError, (24,), 2207006,
        advice="The media was not found; the token may have expired; create a new container."),
     _R(ContainerExpiredError, (24,), 2207008,
@@ -439,7 +440,8 @@ ERROR_TABLE: tuple[ErrorRow, ...] = (
        advice="The caption is too long: at most 2200 characters, 30 hashtags and 20 @-mentions."),
     _R(InvalidMediaError, (352,), advice="The video format is not supported; use MOV or MP4."),
     _R(InvalidRequestError, (506,), advice="This looks like a duplicate post; Instagram refused it."),
-    _R(InvalidRequestError, (100,)),
+    _R(InvalidRequestError, (100,),
+       advice="Instagram refused a parameter of the request (its message names it); fix the post's options."),
 )
 
 # The subcodes that come with a code-level row: a container's ``status`` text carries only the subcode.

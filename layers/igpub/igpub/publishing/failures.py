@@ -9,7 +9,7 @@ from typing import Any
 from igpub.accounts import Account
 from igpub.instagram.errors import AuthError, InstagramError, RateLimitedError, TransientError
 from igpub.instagram.models import ContainerStatus
-from igpub.observability import logger, metrics
+from igpub.observability import count_total, logger, metrics
 from igpub.publishing.deps import Deps
 from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.repositories.accounts import StaleTokenVersion
@@ -121,10 +121,12 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
         reason, code = "The post failed for an unknown reason. Post again.", "unknown"
     now = deps.clock()
     rec = deps.posts.get(post_id)
+    # every key is always there: the state machine's igpub.PostFailed event reads them
     if rec is None:
-        return {"status": Status.FAILED, "reason": reason}
+        return {"status": Status.FAILED, "reason": reason, "code": code, "account_id": None, "kind": None}
     if rec.status == "published":  # never turn a published post into a failed one
-        return {"status": Status.PUBLISHED, "reason": "already published"}
+        return {"status": Status.PUBLISHED, "reason": "already published", "code": "published",
+                "account_id": rec.account_id, "kind": rec.kind}
     if code == "aws_transient" and rec.publish_attempted_at:
         reason = reason.replace(
             "post again in a few minutes.",
@@ -133,5 +135,6 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)
+    count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
     logger.info("post failed", extra={"post_id": post_id, "code": code})
-    return failed(reason, code)
+    return {**failed(reason, code), "account_id": rec.account_id, "kind": rec.kind}

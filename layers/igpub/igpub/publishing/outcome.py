@@ -74,6 +74,8 @@ class Outcome(TypedDict, total=False):
     checks: int  # status checks so far
     media_id: str | None  # PUBLISHED
     permalink: str | None  # PUBLISHED
+    account_id: str | None  # PUBLISHED and the fail step's FAILED: the igpub.PostPublished/PostFailed events read it
+    kind: str | None  # likewise
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
 
 

@@ -169,7 +169,11 @@ def _record_published(
 
 
 def _published_outcome(rec: PostRecord) -> Outcome:
-    return {"status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink}
+    # account_id and kind feed the state machine's igpub.PostPublished event
+    return {
+        "status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink,
+        "account_id": rec.account_id, "kind": rec.kind,
+    }
 
 
 def _quota_wait(deps: Deps, rec: PostRecord, account: Account, token: str) -> Outcome:

@@ -16,13 +16,19 @@ class OAuthState:
     flow: str
     created_at: int
     expires_at: int
+    invite_hash: str | None = None  # the connect invite this sign-in session was started with
 
 
 class StateRepository(aws.TableRepository):
-    def create(self, *, flow: str, now: int, ttl_s: int) -> OAuthState:
-        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s)
+    def create(self, *, flow: str, now: int, ttl_s: int, invite_hash: str | None = None) -> OAuthState:
+        state = OAuthState(secrets.token_urlsafe(32), flow, now, now + ttl_s, invite_hash)
+        item: dict[str, str | int] = {
+            "state": state.state, "flow": flow, "created_at": now, "expires_at": state.expires_at,
+        }
+        if invite_hash:
+            item["invite_hash"] = invite_hash
         self.table.put_item(
-            Item={"state": state.state, "flow": flow, "created_at": now, "expires_at": state.expires_at},
+            Item=item,
             ConditionExpression="attribute_not_exists(#s)",
             ExpressionAttributeNames={"#s": "state"},
         )
@@ -54,4 +60,5 @@ class StateRepository(aws.TableRepository):
             flow=str(item.get("flow", "instagram")),
             created_at=int(item["created_at"]),  # type: ignore[arg-type]
             expires_at=int(item["expires_at"]),  # type: ignore[arg-type]
+            invite_hash=str(item["invite_hash"]) if item.get("invite_hash") else None,
         )
