@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from igpub.observability import logger
-from igpub.publishing import media_check
 from igpub.publishing.deps import Deps
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.kinds import KINDS
@@ -19,6 +18,8 @@ from igpub.repositories.posts import PostRecord, PostStatus, iso
 
 
 def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
+    from igpub.publishing import media_check  # only prepare reads media: other steps' cold starts skip it
+
     problems: list[str] = []
     spec = KINDS[req.kind]
     for item in req.media:

@@ -5,16 +5,12 @@ by the attempt (any exception deletes the in-progress record), so the step can r
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from igpub.repositories import aws
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 T = TypeVar("T")
 
@@ -24,10 +20,27 @@ class PublishInProgress(Exception):
 
 
 class PublishGuard:
+    """Built on the first publish attempt: only the publish step imports Powertools Idempotency, so a
+    cold start of prepare, create or check does not."""
+
     def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        self.config: IdempotencyConfig | None = None
+        self._run: Callable[..., Any] | None = None
+        self._context: Any = None
+
+    def _build(self) -> Callable[..., Any]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
         self.config = IdempotencyConfig(expires_after_seconds=30 * 86400)
+        if self._context is not None:
+            self.config.register_lambda_context(self._context)
         # the process's counted session (igpub.repositories.aws), Powertools' default client settings
-        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_session=aws.session())
+        persistence = DynamoDBPersistenceLayer(table_name=self.table_name, boto3_session=aws.session())
 
         @idempotent_function(  # type: ignore[untyped-decorator]
             data_keyword_argument="key", persistence_store=persistence, config=self.config
@@ -35,13 +48,19 @@ class PublishGuard:
         def _run(*, key: str, attempt: Callable[[], Any]) -> Any:
             return attempt()
 
-        self._run = _run
+        self._run = cast(Callable[..., Any], _run)
+        return self._run
 
     def register_context(self, context: Any) -> None:
-        self.config.register_lambda_context(context)
+        self._context = context
+        if self.config is not None:
+            self.config.register_lambda_context(context)
 
     def __call__(self, attempt: Callable[[], T], key: str) -> T:
+        from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+        run = self._run or self._build()
         try:
-            return cast(T, self._run(key=key, attempt=attempt))
+            return cast(T, run(key=key, attempt=attempt))
         except IdempotencyAlreadyInProgressError:
             raise PublishInProgress(key) from None
