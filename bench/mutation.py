@@ -228,19 +228,19 @@ def _preload() -> None:
 
 
 def _run_child(mutant: Mutant, workdir: Path) -> int:
-    """In a forked child: a copy of the package with the mutated file first on sys.path, then pytest."""
+    """In a forked child: a copy of the package with the mutated file first on pytest's pythonpath, then pytest."""
     import pytest
 
     pkg = workdir / "igpub"
     shutil.copytree(PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / TARGETS[mutant.target][0]).write_text(mutant.source)
-    sys.path.insert(0, str(workdir))
     sys.dont_write_bytecode = True
     os.chdir(ROOT)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
-    return int(pytest.main(["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *TARGETS[mutant.target][1]]))
+    args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-o", f"pythonpath={workdir} ."]
+    return int(pytest.main([*args, *TARGETS[mutant.target][1]]))
 
 
 def run(batch: list[Mutant], jobs: int, timeout_s: float) -> None:
