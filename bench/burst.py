@@ -205,7 +205,7 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
     # no fault is injected: any error answer is Instagram refusing (a rate limit, the publishing quota)
     throttles = [c for c in calls if not (isinstance(c["status"], int) and c["status"] < 400)]
     entered: dict[str, int] = {}
-    transitions = lambda_scheduled = task_failed = 0
+    transitions = lambda_scheduled = put_events = task_failed = 0
     for events in histories:
         for e in events:
             t = e["type"]
@@ -213,6 +213,8 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
                 transitions += 1
                 name = e["stateEnteredEventDetails"]["name"]
                 entered[name] = entered.get(name, 0) + 1
+            elif t == "TaskScheduled" and e["taskScheduledEventDetails"].get("resourceType") != "lambda":
+                put_events += 1  # EmitPostPublished / EmitPostFailed (events:putEvents)
             elif t in ("TaskScheduled", "LambdaFunctionScheduled"):
                 lambda_scheduled += 1
             elif t in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunctionTimedOut"):
@@ -225,6 +227,7 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
         for k, n in i["aws_requests"].items():
             aws_requests[k] = aws_requests.get(k, 0) + n
     m = {"state_transitions": transitions, "lambda_invocations": lambda_scheduled, "aws_requests": aws_requests,
+         "eventbridge_put_events": put_events,
          "_durations": [(i["billed_ms"], i["memory_mb"]) for i in invs if "billed_ms" in i],
          "_log_bytes": sum(i["log_bytes"] for i in invs)}
     breakdown = posts.cost_per_post(dep, m, post_item_bytes=1100)

@@ -17,8 +17,9 @@ The floors, each run the same way:
 * ``bare``: ``import boto3``, one DynamoDB client; its first result is one GetItem.
 * ``libraries``: the same plus what igpub is built on, each doing the least it can: pydantic (one small
   model, validating the event), httpx (one ``httpx.Client``), Powertools' Logger and Metrics (the
-  handler decorated with ``inject_lambda_context`` and ``log_metrics``) and the Powertools utilities that
-  function uses (parser; idempotency for the publisher; event handler and parameters for OAuth). Its
+  handler decorated with Tracer's ``capture_lambda_handler``, ``inject_lambda_context`` and ``log_metrics``)
+  and the Powertools utilities that function uses (parser; idempotency for the publisher; event handler
+  and parameters for OAuth and webhooks). Its
   first result is one GetItem too, so the gap to a function is igpub's own imports and work plus the
   requests the function really sends (listed per function: ``aws_requests``).
 
@@ -28,6 +29,8 @@ are reported; ratios are of medians (and of minimums), measured in the same run.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import statistics
@@ -50,17 +53,21 @@ SAMPLE_EVENTS = {
     "RefresherFunction": "refresh_schedule.json",
     "HashtagsFunction": "hashtags_budget.json",
     "OAuthFunction": "oauth_connect.json",
+    "EngagementFunction": "engagement_schedule.json",
+    "WebhooksFunction": "webhooks_comment.json",  # re-signed with the deployment's app secret (signed())
 }
-# the Powertools utilities each function uses beyond Logger and Metrics
+# the Powertools utilities each function uses beyond Logger, Metrics and Tracer
 UTILITIES = {
     "PublisherFunction": ["parser", "idempotency"],
     "RefresherFunction": ["parser"],
     "HashtagsFunction": ["parser"],
     "OAuthFunction": ["event_handler", "parameters"],
+    "EngagementFunction": [],
+    "WebhooksFunction": ["event_handler", "parameters"],
 }
 
 # Run in the child: BENCH_T0 is the parent's time.time() just before it started the interpreter.
-# BENCH_MODE is "function" (import app, call its handler on each event of BENCH_EVENTS) or a floor
+# BENCH_MODE is "function" (import app, call its handler on each event read from stdin, a JSON list) or a floor
 # (BENCH_FLOOR_CODE defines `handler`). Prints one JSON line: init_s, result_s, rss_init_kb,
 # rss_peak_kb, results (the statuses), aws_requests.
 PROBE = r'''
@@ -81,7 +88,7 @@ class Context:
         self._deadline = time.time() + 900
     def get_remaining_time_in_millis(self):
         return int((self._deadline - time.time()) * 1000)
-events = json.loads(os.environ["BENCH_EVENTS"])
+events = json.loads(sys.stdin.read())
 if os.environ["BENCH_MODE"] == "function":
     import app
     for _builder in ("_deps", "_wired"):  # the function's cold-start work (its dependencies, built once)
@@ -115,6 +122,8 @@ for ev in events:
         r, tries = handler(ev, Context()), tries + 1
     if isinstance(r, dict) and "refreshed" in r:
         results.append(f"refreshed {r['refreshed']}, failed {r.get('failed')}")
+    elif isinstance(r, dict) and "collected" in r:
+        results.append(f"collected {r['collected']}, failed {r.get('failed')}")
     else:
         results.append(r.get("status", r.get("statusCode", "ok")) if isinstance(r, dict) else str(r)[:40])
 counts = {}
@@ -141,16 +150,17 @@ def libraries_floor(utilities: list[str]) -> str:
     lines = [
         "import os",
         "import boto3, httpx, pydantic",
-        "from aws_lambda_powertools import Logger, Metrics",
+        "from aws_lambda_powertools import Logger, Metrics, Tracer",
         "logger = Logger(service='floor')",
         "metrics = Metrics(namespace='floor', service='floor')",
+        "tracer = Tracer(service='floor')",
         "class Event(pydantic.BaseModel):",
         "    model_config = pydantic.ConfigDict(extra='allow')",
         "    step: str | None = None",
         "_http = httpx.Client()",
         "_ddb = boto3.client('dynamodb')",
     ]
-    wrap = ["@logger.inject_lambda_context", "@metrics.log_metrics(raise_on_empty_metrics=False)"]
+    wrap = ["@tracer.capture_lambda_handler", "@logger.inject_lambda_context", "@metrics.log_metrics(raise_on_empty_metrics=False)"]
     body = ["    event = Event.model_validate(event)"]
     if "parser" in utilities:
         lines.append("from aws_lambda_powertools.utilities.parser import event_parser")
@@ -170,7 +180,8 @@ def libraries_floor(utilities: list[str]) -> str:
             "from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response",
             "_app = APIGatewayRestResolver()",
             "@_app.get('/connect')",
-            "def _connect():",
+            "@_app.post('/webhooks/instagram')",
+            "def _route():",
             *call,
             "    return Response(status_code=302, headers={'Location': 'https://example.com'}, body='')",
         ]
@@ -219,21 +230,33 @@ def probe(mode: str, path: list[Path], env: dict[str, str], events: list[dict[st
           floor_code: str = "", timeout_s: float = 1200) -> dict[str, Any]:
     """One fresh interpreter: its init and first-result times (s), RSS (kB), results."""
     full = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(map(str, path)),
-            "PYTHONDONTWRITEBYTECODE": "1", **env, "BENCH_MODE": mode, "BENCH_EVENTS": json.dumps(events),
+            "PYTHONDONTWRITEBYTECODE": "1", **env, "BENCH_MODE": mode,
             "BENCH_FLOOR_CODE": floor_code}
     full["BENCH_T0"] = repr(time.time())
     proc = subprocess.run([sys.executable, "-S", "-c", PROBE], env=full, capture_output=True, text=True,
-                          cwd="/", timeout=timeout_s)
+                          cwd="/", timeout=timeout_s, input=json.dumps(events))
     line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"cold start run failed ({mode}):\n{proc.stderr[-3000:]}")
     return dict(json.loads(line[6:]))
 
 
-def sample_event(logical: str) -> dict[str, Any]:
+def signed(dep: Any, event: dict[str, Any], body: str | None = None) -> dict[str, Any]:
+    """A webhook delivery (events/webhooks_comment.json's shape) with this body, signed with the deployed app
+    secret as Meta signs them (X-Hub-Signature-256), so the function takes its real path."""
+    secret = dep.client("secretsmanager").get_secret_value(SecretId=dep.output("AppSecretArn"))["SecretString"]
+    body = event["body"] if body is None else body
+    sig = "sha256=" + hmac.new(str(secret).encode(), body.encode(), hashlib.sha256).hexdigest()
+    return {**event, "body": body, "headers": {**event["headers"], "X-Hub-Signature-256": sig},
+            "multiValueHeaders": {**event["multiValueHeaders"], "X-Hub-Signature-256": [sig]}}
+
+
+def sample_event(logical: str, dep: Any = None) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / SAMPLE_EVENTS[logical]).read_text())
     if "post_id" in event:  # every run claims a new post: the same work each time
         event["post_id"] = uuid.uuid4().hex[:16]
+    if dep is not None and "X-Hub-Signature-256" in (event.get("headers") or {}):
+        event = signed(dep, event)
     return event
 
 
@@ -258,7 +281,7 @@ def measure(dep: Any, runs: int = 7) -> dict[str, Any]:
     results: dict[str, list[Any]] = {}
     for _ in range(runs):
         for n in names:
-            ev = sample_event(n)
+            ev = sample_event(n, dep)
             for kind in kinds:
                 if kind == "bare":
                     r = probe("floor", [deps], envs[n], [ev], BARE_FLOOR)
@@ -319,7 +342,7 @@ def importtime(function: str, top: int = 12) -> list[tuple[str, float]]:
         return out
 
     floor_code = libraries_floor(UTILITIES.get(function, [])).replace("os.environ['IGPUB_IDEMPOTENCY_TABLE']", "'t'")
-    floor = run(floor_code.split("@logger")[0], [layer, deps])
+    floor = run(floor_code.split("\n@")[0], [layer, deps])
     fn = run("import app", [BUILD / function, layer, deps])
     groups: dict[str, int] = {}
     for name, us in fn.items():

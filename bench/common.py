@@ -61,15 +61,17 @@ def clear_usage(dep: Deployment, account_ids: list[str] | None = None) -> None:
             ddb.delete_item(TableName=table, Key={"pk": {"S": pk}})
 
 
-def connect_users(dep: Deployment, fake: FakeInstagram, usernames: list[str]) -> list[Account]:
-    """Create these users at the fake (idempotent) and connect each through igpub's OAuth flow."""
+def connect_users(dep: Deployment, fake: FakeInstagram, usernames: list[str],
+                  features: str | None = None) -> list[Account]:
+    """Create these users at the fake (idempotent) and connect each through igpub's OAuth flow
+    (``features``: e.g. "insights", as `igpub connect --with`)."""
     redirect = dep.output("OAuthRedirectUri")
     allowed = fake.get_config().get("allowed_redirect_uris") or []
     if redirect not in allowed:
         fake.config(allowed_redirect_uris=[*allowed, redirect])
     for name in usernames:
         fake.create_user(name)
-        resp = walk_connect_flow(dep, login_as=name)
+        resp = walk_connect_flow(dep, login_as=name, features=features)
         if resp.status_code != 200:
             raise RuntimeError(f"connecting {name} failed: {resp.status_code} {resp.text[:200]}")
     by_name = {a.username: a for a in api.list_accounts(dep)}

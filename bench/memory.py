@@ -9,6 +9,10 @@ environment; the local stack's endpoints) that imports the handler and then runs
   each object), through prepare, create, check and publish, in one process (a warm Lambda would);
 * RefresherFunction: one scheduled run over ``due`` (default 1,000) due accounts whose tokens the fake
   really refreshes (KMS decrypt, Instagram call, KMS encrypt, conditional write, per account);
+* EngagementFunction: one scheduled run over ``due`` (default 50) published posts due for insights (one real
+  image post published through the stack, its record copied; per post: token, Instagram insights call, write);
+* WebhooksFunction: a burst of ``deliveries`` (default 100) signed comment deliveries, each a new comment, in
+  one process (one warm environment taking them in turn);
 * HashtagsFunction, OAuthFunction: their sample events (``events/``): discover, and the OAuth callback.
 
 Lambda's own runtime client (awslambdaric) runs in the same process and is not counted here: it adds a
@@ -27,6 +31,7 @@ from typing import Any
 import httpx
 
 from bench import coldstart, common, refresh_bench
+from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 
@@ -96,11 +101,46 @@ def refresher_run(dep: Deployment, fake: FakeInstagram, due: int) -> dict[str, A
     return {**r, "heaviest_step": f"one scheduled run over {due:,} due accounts"}
 
 
+def engagement_run(dep: Deployment, fake: FakeInstagram, due: int = 50) -> dict[str, Any]:
+    (account,) = common.connect_users(dep, fake, ["bench_insights"], features="insights")
+    common.clear_usage(dep, [account.account_id])
+    rec = api.watch_post(dep, api.submit_post(dep, {
+        "account_id": account.account_id, "kind": "image", "caption": "bench insights",
+        "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080)}]}), timeout_s=300)
+    table = dep.table("PostsTableName")
+    item = table.get_item(Key={"post_id": rec.post_id})["Item"]
+    ids = [f"bench-insights-{uuid.uuid4().hex[:12]}" for _ in range(due)]
+    with table.batch_writer() as batch:
+        for pid in ids:
+            batch.put_item(Item={**item, "post_id": pid, "insights_due_at": int(time.time()) - 1})
+    try:
+        r = _run(dep, "EngagementFunction", [coldstart.sample_event("EngagementFunction")])
+    finally:
+        with table.batch_writer() as batch:
+            for pid in ids:
+                batch.delete_item(Key={"post_id": pid})
+    return {**r, "heaviest_step": f"one scheduled run over {due} posts due for insights"}
+
+
+def webhooks_burst(dep: Deployment, deliveries: int = 100) -> dict[str, Any]:
+    sample = coldstart.sample_event("WebhooksFunction")
+    body = json.loads(sample["body"])
+    events = []
+    for _ in range(deliveries):
+        body["entry"][0]["changes"][0]["value"]["id"] = str(uuid.uuid4().int)[:17]  # a new comment each time
+        events.append(coldstart.signed(dep, sample, json.dumps(body)))
+    r = _run(dep, "WebhooksFunction", events)
+    return {**r, "results": sorted(set(r["results"])),
+            "heaviest_step": f"a burst of {deliveries} signed comment deliveries"}
+
+
 def measure(dep: Deployment, fake: FakeInstagram, *, cold_rss_kb: dict[str, int] | None = None,
             refresher_due: int = 1000) -> dict[str, Any]:
     heavy: dict[str, dict[str, Any]] = {
         "PublisherFunction": publisher_carousel(dep, fake),
         "RefresherFunction": refresher_run(dep, fake, refresher_due),
+        "EngagementFunction": engagement_run(dep, fake),
+        "WebhooksFunction": webhooks_burst(dep),
     }
     for name, event in HEAVY_EVENTS.items():
         ev = json.loads((coldstart.EVENTS / event).read_text())

@@ -2,7 +2,8 @@
 how long it waits, and what 1,000 of them cost at list prices.
 
 Each post runs alone through the deployed stack with real Step Functions waits. Counted from:
-* the execution history: Lambda invocations (TaskScheduled / LambdaFunctionScheduled events), state
+* the execution history: Lambda invocations (LambdaFunctionScheduled, and TaskScheduled of resource type
+  lambda), EventBridge events put by the state machine (the events:putEvents tasks), state
   transitions (every *StateEntered event, as Standard workflows bill them), Wait iterations
   (WaitForProcessing entered);
 * the fake Instagram's call log (cleared before the post): Instagram API calls (graph.instagram.com;
@@ -94,6 +95,7 @@ def cost_per_post(dep: Deployment, m: dict[str, Any], post_item_bytes: int) -> d
         "s3": s3_get * PRICES["s3_get"],
         "cloudwatch_logs": m["_log_bytes"] / 1e9 * PRICES["logs_ingest_gb"],
         "xray": PRICES["xray_trace"],  # one trace per execution (TracingMode Active)
+        "eventbridge": m["eventbridge_put_events"] * PRICES["eventbridge_event"],  # PostPublished / PostFailed
     }
 
 
@@ -104,7 +106,10 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
     rec = api.watch_post(dep, sub, timeout_s=600, poll_s=0.5)
     events = common.history(dep, sub.execution_arn)
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
-    n_invocations = sum(1 for e in events if e["type"] in ("TaskScheduled", "LambdaFunctionScheduled"))
+    tasks = [e.get("taskScheduledEventDetails", {}) for e in events if e["type"] == "TaskScheduled"]
+    n_invocations = sum(1 for e in events if e["type"] == "LambdaFunctionScheduled") + sum(
+        1 for t in tasks if t.get("resourceType") == "lambda")
+    n_put_events = sum(1 for t in tasks if t.get("resource", "").endswith(":::events:putEvents"))
     calls = [c for c in fake.calls() if c["host"] == IG_HOST]
     containers = {c["id"]: c for c in fake.containers()}
     published = [c for c in calls if c["route"].endswith("/media_publish") and c["status"] == 200]
@@ -123,6 +128,7 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
         "status": rec.status,
         "failure_reason": rec.failure_reason,
         "lambda_invocations": n_invocations,
+        "eventbridge_put_events": n_put_events,
         "state_transitions": len(entered),
         "wait_iterations": entered.count("WaitForProcessing"),
         "instagram_calls": len(calls),

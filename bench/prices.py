@@ -35,4 +35,6 @@ PRICES: dict[str, float] = {
     "logs_ingest_gb": 0.50,
     # AWS X-Ray: $5.00 per million traces recorded (TracingMode Active, the template's default)
     "xray_trace": 5.00 / 1_000_000,
+    # Amazon EventBridge: $1.00 per million custom events put (each 64 KB chunk of an entry is one event)
+    "eventbridge_event": 1.00 / 1_000_000,
 }

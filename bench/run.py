@@ -64,7 +64,7 @@ def table(r: dict[str, Any]) -> str:
     lines += [f"Cold start: fresh interpreter -> first result of the function's sample event (median/min of "
               f"{cs['runs']}, interleaved)",
               "  bare = boto3 + one DynamoDB client (+1 GetItem); libraries = bare + pydantic + httpx + Powertools "
-              "utilities the function uses",
+              "Logger/Metrics/Tracer + the utilities the function uses",
               f"  {'function':<19}{'init ms':>9}{'result ms':>11}{'bare':>11}{'libraries':>11}"
               f"{'x bare':>13}{'x libraries':>13}   target <= {t['cold_start_ratio_to_libraries_max']}x libraries"]
     for name, f in cs["functions"].items():
