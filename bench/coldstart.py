@@ -160,7 +160,8 @@ def libraries_floor(utilities: list[str]) -> str:
         "_http = httpx.Client()",
         "_ddb = boto3.client('dynamodb')",
     ]
-    wrap = ["@tracer.capture_lambda_handler", "@logger.inject_lambda_context", "@metrics.log_metrics(raise_on_empty_metrics=False)"]
+    wrap = ["@tracer.capture_lambda_handler", "@logger.inject_lambda_context",
+            "@metrics.log_metrics(raise_on_empty_metrics=False)"]
     body = ["    event = Event.model_validate(event)"]
     if "parser" in utilities:
         lines.append("from aws_lambda_powertools.utilities.parser import event_parser")
