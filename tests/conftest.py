@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 
 from igpub.accounts import Account
 from igpub.repositories.invites import InviteRepository, digest
+from igpub_cli import api
 from igpub_cli.api import list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
@@ -106,6 +108,16 @@ def clear_usage(dep: Deployment) -> None:
     table = dep.output("UsageTableName")
     for item in ddb.scan(TableName=table, ProjectionExpression="pk").get("Items", []):
         ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+
+
+def publish_unchecked(dep: Deployment, request: dict[str, object], *, timeout_s: float = 120) -> api.PostRecord:
+    """Start an execution directly (as a caller without igpub_cli.api's checks would) and watch it."""
+    post_id = uuid.uuid4().hex
+    arn = dep.client("stepfunctions").start_execution(
+        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
+        input=json.dumps({"post_id": post_id, "request": request}),
+    )["executionArn"]
+    return api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=timeout_s)
 
 
 def sample_event_invite(dep: Deployment, event_name: str, *, flow: str) -> None:

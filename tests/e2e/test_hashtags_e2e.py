@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +31,7 @@ from igpub_cli import hashtags as hashtags_cli
 from igpub_cli.api import create_invite
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
-from tests.conftest import clear_usage, sample_event_invite
+from tests.conftest import clear_usage, publish_unchecked, sample_event_invite
 
 WEEK = 7 * 86400
 ROOT = Path(__file__).resolve().parents[2]
@@ -218,12 +217,7 @@ def test_a_post_asking_for_an_empty_pool_goes_out_without_hashtags(
     with pytest.raises(RequestInvalid, match="hashtag pool 'empty' does not exist"):  # the CLI/api refuse it
         api.submit_post(dep, request)
     # a caller that starts the execution directly: the post goes out without pool hashtags
-    post_id = uuid.uuid4().hex
-    arn = dep.client("stepfunctions").start_execution(
-        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
-        input=json.dumps({"post_id": post_id, "request": request}),
-    )["executionArn"]
-    rec = api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=120)
+    rec = publish_unchecked(dep, request, timeout_s=120)
     assert rec.status == "published", rec.failure_reason
     media = next(m for m in fake.media(account.account_id) if m["id"] == rec.media_id)
     assert media["caption"] == "No pool yet" and rec.hashtags == []

@@ -19,7 +19,7 @@ from igpub.repositories.posts import PostRecord
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
-from tests.conftest import clear_usage
+from tests.conftest import clear_usage, publish_unchecked
 
 
 def image(fake: FakeInstagram, **kw: Any) -> dict[str, Any]:
@@ -303,12 +303,7 @@ def test_account_needing_reauth_fails_at_once(dep: Deployment, fake: FakeInstagr
     with pytest.raises(RequestInvalid, match="reconnect it"):  # igpub_cli.api refuses before starting
         api.submit_post(dep, request)
     # a caller that starts the execution directly: the state machine checks too
-    post_id = uuid.uuid4().hex
-    arn = dep.client("stepfunctions").start_execution(
-        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
-        input=json.dumps({"post_id": post_id, "request": request}),
-    )["executionArn"]
-    rec = api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=60)
+    rec = publish_unchecked(dep, request, timeout_s=60)
     assert rec.status == "failed"
     assert "re-authorisation" in (rec.failure_reason or "") and "the token expired" in (rec.failure_reason or "")
     assert ig_calls(fake) == []

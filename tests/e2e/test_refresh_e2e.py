@@ -23,6 +23,7 @@ from igpub.publishing.errors import RequestInvalid
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, walk_connect_flow
+from tests.conftest import publish_unchecked
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = 86400
@@ -199,12 +200,7 @@ def test_expired_token_needs_reauth_with_event(dep: Deployment, fake: FakeInstag
     with pytest.raises(RequestInvalid, match=r"needs_reauth.*expired"):
         api.submit_post(dep, request)
     # ... and one started directly fails at once in the state machine, with the reason
-    post_id = uuid.uuid4().hex
-    arn = dep.client("stepfunctions").start_execution(
-        stateMachineArn=dep.output("PublishStateMachineArn"), name=post_id,
-        input=json.dumps({"post_id": post_id, "request": request}),
-    )["executionArn"]
-    rec = api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=120)
+    rec = publish_unchecked(dep, request, timeout_s=120)
     assert rec.status == "failed"
     assert "re-authorisation" in (rec.failure_reason or "") and "expired" in (rec.failure_reason or "")
     assert not fake.containers()
