@@ -50,7 +50,7 @@ def _invite(deps: wiring.OAuth, flow: str, now: int) -> str:
 
 
 def _refused(refused: invites.InviteRefused) -> Response[str]:
-    logger.info("connect refused", extra={"invite": refused.reason})
+    logger.info("connect refused", extra={"invite_refused": refused.reason})
     metrics.add_metric(name="ConnectRefused", unit="Count", value=1)
     return _html(refused.status, page(refused.title, refused.detail, ok=False))
 

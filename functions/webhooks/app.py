@@ -54,8 +54,15 @@ def notify() -> Response[str]:
     deps = _deps()
     settings, store, accounts, events = deps.settings, deps.store, deps.accounts, deps.events
     raw = _raw_body()  # the signature covers these exact bytes: check before parsing anything
-    secret = str(parameters.get_secret(settings.app_secret_name, max_age=300))
-    if not webhooks.signature_valid(raw, app.current_event.headers.get("X-Hub-Signature-256"), [secret]):
+    # Meta does not say whether the Instagram app secret or the Meta app secret signs Instagram-Login
+    # webhooks: a signature made with either is accepted (each secret optional; README, "Webhooks").
+    secrets = webhooks.signing_secrets(
+        [settings.app_secret_name, settings.facebook_app_secret_name],
+        lambda name: str(parameters.get_secret(name, max_age=300)),
+    )
+    if not secrets:
+        logger.error("no webhook signing secret is set: every delivery is refused")
+    if not webhooks.signature_valid(raw, app.current_event.headers.get("X-Hub-Signature-256"), secrets):
         metrics.add_metric(name="WebhookSignatureRefused", unit="Count", value=1)
         logger.warning("webhook refused: missing or wrong signature")
         return _text(403, "bad signature")

@@ -179,7 +179,10 @@ class FakeConfig(BaseModel):
     webhook_callback_url: str = ""  # empty = no app-level subscription
     webhook_fields: list[str] = Field(default_factory=lambda: ["comments"])
     webhook_verify_token: str = "local-verify-token"  # noqa: S105 (fake credentials)
-    # UNCONFIRMED which secret signs IG-Login webhooks; empty = the Instagram app secret.
+    # UNCONFIRMED which secret signs IG-Login webhooks (public clients accept either app secret): the
+    # Instagram app secret, the Meta app secret (fb_app_secret), or "other" = webhook_secret (a third one,
+    # which igpub must refuse). A non-empty webhook_secret also wins over the default, as before.
+    webhook_signed_with: Literal["instagram_app_secret", "meta_app_secret", "other"] = "instagram_app_secret"
     webhook_secret: str = ""
     app_live: bool = True
     # Retries on a non-200: delays after each failed attempt (a compressed stand-in for 36 h), then dropped.

@@ -43,7 +43,13 @@ DASHBOARD_TEST_CHANGE: dict[str, Any] = {
 
 
 def secret(app: FakeApp) -> str:
-    return app.config.webhook_secret or app.config.ig_app_secret
+    """The key deliveries are signed with (config ``webhook_signed_with``)."""
+    cfg = app.config
+    if cfg.webhook_signed_with == "meta_app_secret":
+        return cfg.fb_app_secret
+    if cfg.webhook_signed_with == "other":
+        return cfg.webhook_secret or "a-third-secret-neither-app-secret"
+    return cfg.webhook_secret or cfg.ig_app_secret
 
 
 def sign(key: str, body: bytes) -> str:

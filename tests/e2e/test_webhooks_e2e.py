@@ -163,3 +163,28 @@ def test_retried_delivery_is_stored_once(
     items = stored(dep, engaged.account_id)
     assert [i["comment_id"] for i in items] == [fan["id"]]
     assert [e["detail"]["comment_id"] for e in bus(expect=1)] == [fan["id"]]
+
+
+# Meta does not document which secret signs Instagram-Login webhooks (public clients accept either): igpub
+# accepts the Instagram app secret and the Meta app secret, and refuses any other key.
+@pytest.mark.parametrize(
+    ("signed_with", "expected"),
+    [("instagram_app_secret", 200), ("meta_app_secret", 200), ("other", 403)],
+)
+def test_signature_made_with_either_app_secret_is_accepted_and_a_third_is_refused(
+    dep: Deployment, fake: FakeInstagram, engaged: Account, bus: Drain, signed_with: str, expected: int
+) -> None:
+    fake.config(webhook_signed_with=signed_with, webhook_secret="a-different-secret" if signed_with == "other" else "")
+    try:
+        media_id = publish_at_fake(fake, engaged)
+        fan = fake.add_comment(media_id, f"signed with {signed_with}", username="a_fan")
+        report = fake.deliver_webhooks()
+    finally:
+        fake.config(webhook_signed_with="instagram_app_secret", webhook_secret="")
+    assert [d["attempts"][-1]["status"] for d in report] == [expected], report
+    ids = {i["comment_id"] for i in stored(dep, engaged.account_id)}
+    if expected == 200:
+        assert fan["id"] in ids
+        assert [e["detail"]["comment_id"] for e in bus(expect=1)] == [fan["id"]]
+    else:
+        assert ids == set() and bus(wait_s=2, expect=0) == []

@@ -9,7 +9,8 @@ https://developers.facebook.com/docs/instagram-platform/self-messaging
 * ``POST``: ``X-Hub-Signature-256: sha256=<hex>`` is the HMAC-SHA256 of the raw body keyed with the app
   secret. igpub checks it (constant-time) before parsing anything; a missing or wrong signature is
   refused with 403 and nothing is stored. Which secret signs Instagram-Login webhooks is not stated
-  clearly by Meta: igpub assumes the Instagram app secret (the one it already keeps).
+  clearly by Meta (public clients accept either): igpub accepts a signature made with the Instagram app
+  secret or with the Meta app secret (``signing_secrets``); each is optional, and a third one is refused.
 * Each change is stored once (key = account, field and comment id, or a hash of the change), with an
   expiry past Meta's 36 h retry window, so Meta's retries are de-duplicated. A new comment becomes
   ``igpub.CommentReceived``, a mention ``igpub.MentionReceived`` on the event bus. A comment the
@@ -35,6 +36,24 @@ DASHBOARD_TEST_IDS = {"232323232", "123123123"}
 
 class BadSignature(Exception):
     """The notification is unsigned or signed with another secret."""
+
+
+def signing_secrets(names: Sequence[str], fetch: Callable[[str], str]) -> list[str]:
+    """The secrets a webhook signature may be made with: the Instagram app secret and the Meta app secret
+    (by secret name, in that order). Each is optional: an unconfigured name, a secret without a value or
+    one that cannot be read is skipped (logged), so one missing secret never refuses every delivery."""
+    found: list[str] = []
+    for name in names:
+        if not name:
+            continue
+        try:
+            value = fetch(name)
+        except Exception:  # noqa: BLE001 - not set yet (no value), deleted, or not readable: skip this one
+            logger.warning("webhook signing secret not readable; skipped", extra={"secret_name": name})
+            continue
+        if value:
+            found.append(value)
+    return found
 
 
 def signature_valid(raw: bytes, header: str | None, secrets: Sequence[str]) -> bool:

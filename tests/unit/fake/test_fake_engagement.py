@@ -370,3 +370,22 @@ def test_dashboard_test_payload(eng: IG, receiver: _Receiver) -> None:
     eng.ctl("POST", "/webhooks/deliver")
     value = json.loads(receiver.bodies[0][0])["entry"][0]["changes"][0]["value"]
     assert value["from"]["id"] == "232323232" and value["text"] == "This is an example."
+
+
+@pytest.mark.parametrize(
+    ("signed_with", "key"),
+    [("instagram_app_secret", "local-app-secret"), ("meta_app_secret", "local-fb-app-secret"),
+     ("other", "a-different-secret")],
+)
+def test_deliveries_are_signed_with_the_configured_secret(
+    eng: IG, receiver: _Receiver, signed_with: str, key: str
+) -> None:
+    """Which secret signs Instagram-Login webhooks is UNCONFIRMED: the fake signs with either app secret, or a
+    third one that a receiver must refuse."""
+    _subscribe(eng, receiver)
+    eng.config(webhook_signed_with=signed_with, webhook_secret="a-different-secret" if signed_with == "other" else "")
+    media_id = _post_media(eng)
+    eng.ctl("POST", f"/media/{media_id}/comments", json={"text": "hi"})
+    eng.ctl("POST", "/webhooks/deliver")
+    (body, headers), = receiver.bodies
+    assert headers["x-hub-signature-256"] == "sha256=" + hmac.new(key.encode(), body, hashlib.sha256).hexdigest()

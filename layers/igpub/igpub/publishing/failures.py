@@ -31,15 +31,22 @@ def auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
         )
     except StaleTokenVersion:
         reason = "The account's token changed while posting (it was reconnected); post again."
-    return failed(reason, "needs_reauth")
+    return {**failed(reason, "needs_reauth"), "instagram_error": instagram_error(exc)}
+
+
+def instagram_error(exc: InstagramError) -> dict[str, Any]:
+    """What identifies Instagram's error to an operator and to Meta support (the fail step logs it)."""
+    return {"code": exc.code, "subcode": exc.subcode, "fbtrace_id": exc.fbtrace_id}
 
 
 def transient(deps: Deps, rec: PostRecord, exc: InstagramError, status: Status) -> Outcome:
     n = deps.posts.increment(rec.post_id, "transient_retries", deps.clock())
     if n > MAX_TRANSIENT_RETRIES:
-        return failed(
-            f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.", "transient"
-        )
+        return {
+            **failed(f"Instagram kept failing ({exc.advice}); gave up after {n - 1} retries. Try again later.",
+                     "transient"),
+            "instagram_error": instagram_error(exc),
+        }
     return wait(status, TRANSIENT_WAIT_S * min(n, 6))
 
 
@@ -53,15 +60,23 @@ def error_outcome(
         return auth_failure(deps, account, exc)
     if isinstance(exc, TransientError):
         return transient(deps, rec, exc, retry_status)
-    return failed(exc.advice, exc.kind if hasattr(exc, "kind") else "instagram")
+    return {**failed(exc.advice, exc.kind if hasattr(exc, "kind") else "instagram"), "instagram_error": instagram_error(exc)}
 
 
 def container_failure(status: ContainerStatus, what: str) -> Outcome:
     detail = (status.status or "").strip()
-    return failed(
-        f"Instagram could not process {what}: {detail or 'no details given'}. " + media_check_advice(detail),
-        "container_error",
-    )
+    subcode = next((int(t) for t in _words(detail) if t.isdigit() and len(t) == 7), None)
+    return {
+        **failed(
+            f"Instagram could not process {what}: {detail or 'no details given'}. " + media_check_advice(detail),
+            "container_error",
+        ),
+        "instagram_error": {"code": None, "subcode": subcode, "fbtrace_id": None},  # the status text has no code
+    }
+
+
+def _words(detail: str) -> list[str]:
+    return detail.replace("(", " ").replace(")", " ").split()
 
 
 def media_check_advice(detail: str) -> str:
@@ -136,5 +151,7 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
     metrics.add_dimension(name="kind", value=rec.kind)
     metrics.add_metric(name="PostsFailed", unit="Count", value=1)
     count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
-    logger.info("post failed", extra={"post_id": post_id, "code": code})
+    # the Graph error's code, subcode and fbtrace_id (when Instagram refused): what an operator needs
+    logger.info("post failed", extra={"post_id": post_id, "code": code,
+                                      "instagram_error": (outcome or {}).get("instagram_error")})
     return {**failed(reason, code), "account_id": rec.account_id, "kind": rec.kind}
