@@ -127,7 +127,8 @@ local_parameters() {
     "TracingMode=PassThrough" \
     "RefreshScheduleState=DISABLED" \
     "InsightsScheduleState=DISABLED" \
-    "PublishVerifyDelaySeconds=15"
+    "PublishVerifyDelaySeconds=15" \
+    "EmulatorLambdaErrorName=Runtime.HandlerError"
 }
 
 stop_pidfile() {
