@@ -25,6 +25,7 @@ from igpub import engagement, wiring
 from igpub.config import get_settings
 from igpub.instagram.errors import InstagramError
 from igpub.observability import logger, metrics, tracer
+from igpub.repositories import aws
 
 
 @cache
@@ -39,6 +40,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@aws.logs_aws_calls
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("detail-type") == "Scheduled Event":
         event = {"action": "collect_due"}

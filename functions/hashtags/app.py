@@ -20,6 +20,7 @@ from pydantic import Field
 from igpub import hashtags, wiring
 from igpub.config import get_settings
 from igpub.observability import logger, metrics, tracer
+from igpub.repositories import aws
 from igpub.repositories.hashtags import FacebookConnection
 
 
@@ -43,6 +44,7 @@ def _error(kind: str, message: str) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_parser(model=HashtagsEvent)
+@aws.logs_aws_calls
 def lambda_handler(event: HashtagsEvent, context: LambdaContext) -> dict[str, Any]:
     deps = _deps()
     logger.append_keys(account_id=event.account_id, action=event.action)

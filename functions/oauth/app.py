@@ -8,13 +8,13 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from igpub import facebook_login, invites, login, oauth, wiring
 from igpub.config import Settings, get_settings
 from igpub.observability import logger, metrics, tracer
 from igpub.pages import page
+from igpub.repositories import aws
 
 app = APIGatewayRestResolver()
 
@@ -27,11 +27,11 @@ def _deps() -> wiring.OAuth:
 def _redirect_uri(settings: Settings) -> str:
     if settings.oauth_redirect_uri:
         return settings.oauth_redirect_uri
-    return str(parameters.get_parameter(settings.redirect_uri_parameter, max_age=3600))
+    return aws.parameter_value(settings.redirect_uri_parameter, max_age=3600)
 
 
 def _app_secret(settings: Settings) -> str:
-    return str(parameters.get_secret(settings.app_secret_name, max_age=300))
+    return aws.secret_value(settings.app_secret_name, max_age=300)
 
 
 def _html(status: int, body: str) -> Response[str]:
@@ -118,7 +118,7 @@ def callback() -> Response[str]:
 def _facebook_redirect_uri(settings: Settings) -> str:
     if settings.facebook_redirect_uri:
         return settings.facebook_redirect_uri
-    return str(parameters.get_parameter(settings.facebook_redirect_uri_parameter, max_age=3600))
+    return aws.parameter_value(settings.facebook_redirect_uri_parameter, max_age=3600)
 
 
 @app.get("/connect/facebook")
@@ -159,7 +159,7 @@ def facebook_callback() -> Response[str]:
             client=deps.client,
             hashtags=deps.hashtags,
             cipher=deps.cipher,
-            app_secret=lambda: str(parameters.get_secret(settings.facebook_app_secret_name, max_age=300)),
+            app_secret=lambda: aws.secret_value(settings.facebook_app_secret_name, max_age=300),
             redirect_uri=_facebook_redirect_uri(settings),
             now=int(time.time()),
             after_state=gate,
@@ -183,5 +183,6 @@ def facebook_callback() -> Response[str]:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@aws.logs_aws_calls
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -56,6 +56,7 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
     wired = _wired()
     deps = wired.deps
     aws.take_request_counts()  # count this invocation's AWS requests only
+    aws.take_calls()
     wired.guard.register_context(context)
     logger.append_keys(post_id=event.post_id, step=event.step)
     try:
@@ -66,7 +67,8 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
         what = aws.transient_aws_error(exc)
         if what is None:
             raise
-        logger.warning("transient AWS error", extra={"error": what, "aws_requests": aws.take_request_counts()})
+        logger.warning("transient AWS error", extra={"error": what, "aws_requests": aws.take_request_counts(),
+                                                     "aws_calls": aws.take_calls()})
         raise aws.AwsTransientError(f"AWS kept failing ({what})") from exc
     # aws_requests: {"dynamodb.GetItem@<table>": n, "kms.Decrypt": n, ...} sent by this invocation (make bench reads it)
     logger.info(
@@ -75,6 +77,7 @@ def lambda_handler(event: TaskEvent, context: LambdaContext) -> Outcome:
             "status": outcome["status"],
             "wait_s": outcome.get("wait_s"),
             "aws_requests": aws.take_request_counts(),
+            "aws_calls": aws.take_calls(),  # the IAM actions used (the least-privilege audit reads them)
         },
     )
     return outcome

@@ -47,6 +47,7 @@ def _deps() -> refresh.RefreshDeps:
 def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any]:
     deps = _deps()
     aws.take_request_counts()
+    aws.take_calls()
     if event.account_id:
         logger.append_keys(account_id=event.account_id)
         report = refresh.refresh_account(deps, event.account_id, ignore_min_age=event.ignore_min_age)
@@ -60,6 +61,7 @@ def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any
     summary = {k: v for k, v in report.as_dict().items() if k != "details"}
     logger.info(
         "refresh run done",
-        extra={"trigger": event.source or "manual", **summary, "aws_requests": aws.take_request_counts()},
+        extra={"trigger": event.source or "manual", **summary, "aws_requests": aws.take_request_counts(),
+               "aws_calls": aws.take_calls()},
     )
     return report.as_dict()

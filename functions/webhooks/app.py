@@ -10,12 +10,12 @@ from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from igpub import webhooks, wiring
 from igpub.config import get_settings
 from igpub.observability import logger, metrics, tracer
+from igpub.repositories import aws
 
 app = APIGatewayRestResolver()
 
@@ -34,7 +34,7 @@ def _text(status: int, body: str) -> Response[str]:
 def verify() -> Response[str]:
     settings = _deps().settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
-    token = str(parameters.get_secret(settings.webhook_verify_token_name, max_age=300))
+    token = aws.secret_value(settings.webhook_verify_token_name, max_age=300)
     status, body = webhooks.handshake(params, token)
     if status != 200:
         logger.warning("webhook verification refused")
@@ -58,7 +58,7 @@ def notify() -> Response[str]:
     # webhooks: a signature made with either is accepted (each secret optional; README, "Webhooks").
     secrets = webhooks.signing_secrets(
         [settings.app_secret_name, settings.facebook_app_secret_name],
-        lambda name: str(parameters.get_secret(name, max_age=300)),
+        lambda name: aws.secret_value(name, max_age=300),
     )
     if not secrets:
         logger.error("no webhook signing secret is set: every delivery is refused")
@@ -85,5 +85,6 @@ def notify() -> Response[str]:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@aws.logs_aws_calls
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,15 +1,20 @@
 """No token, OAuth code or secret in any log line the suite produced: the deployed Lambdas' logs
 (the emulator's CloudWatch Logs and its own log file), the fake Instagram's log, and every log
-record of this process. Runs last (marker audit_last)."""
+record of this process. Runs last (marker audit_last). And the redactor keeps what explains a failure:
+a failed post's log line carries Instagram's error code and subcode."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+from igpub.accounts import Account
+from igpub_cli import api
 from igpub_cli.deployment import Deployment
+from igpub_cli.local import FakeInstagram
 from tests.conftest import CAPTURED_LOGS, SECRETS_SEEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +58,31 @@ def test_no_secret_in_any_log_line(dep: Deployment) -> None:
                     masked = masked.replace(s, "<secret>")
                 leaks.append(f"{source}: {hit} in {masked[:160]!r}")
     assert leaks == [], "\n".join(leaks[:20])
+
+
+def _logged(line: str) -> dict[str, object]:
+    start = line.find("{")
+    try:
+        data = json.loads(line[start:]) if start >= 0 else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@pytest.mark.audit_last
+def test_a_failed_posts_log_line_carries_instagrams_code_and_subcode(
+    dep: Deployment, fake: FakeInstagram, account: Account
+) -> None:
+    """An image Instagram refuses at once (aspect ratio 2.5:1, outside 4:5 to 1.91:1): the fail step's
+    ``post failed`` line names the failure code and Instagram's code and subcode, unmasked."""
+    sub = api.submit_post(dep, {"account_id": account.account_id, "kind": "image",
+                                "media": [{"url": fake.cdn("image.jpg", w=2000, h=800)}]})
+    assert api.watch_post(dep, sub, timeout_s=120).status == "failed"
+    lines = [_logged(m) for m in cloudwatch_lines(dep) if sub.post_id in m and "post failed" in m]
+    lines = [d for d in lines if d.get("message") == "post failed"]
+    assert lines, f"no 'post failed' log line for {sub.post_id}"
+    line = lines[-1]
+    error = line.get("instagram_error")
+    assert isinstance(error, dict), line
+    assert isinstance(error.get("code"), int) and isinstance(error.get("subcode"), int), line
+    assert line.get("code") not in (None, "***"), line

@@ -21,7 +21,7 @@ SOURCES = "\n".join(p.read_text() for p in [*(ROOT / "layers/igpub/igpub").rglob
 
 def _ref(value: Any) -> str:
     if isinstance(value, dict):
-        (tag, arg), = value.items()
+        (_tag, arg), = value.items()
         return str(arg).split(".")[0]
     return str(value)
 

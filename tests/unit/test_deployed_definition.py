@@ -142,8 +142,8 @@ def test_the_local_deploy_alone_retries_the_emulators_alias(name: str) -> None:
     assert first["MaxAttempts"] >= 5 and first["BackoffRate"] > 1
     assert AWS["States"][name]["Retry"][0]["ErrorEquals"] == ["AwsTransientError"]
     # nothing else differs between the two deployments
-    local, aws = json.dumps(LOCAL).replace("Runtime.HandlerError", "X"), json.dumps(AWS).replace("AwsTransientError", "X")
-    assert local == aws
+    local = json.dumps(LOCAL).replace("Runtime.HandlerError", "X")
+    assert local == json.dumps(AWS).replace("AwsTransientError", "X")
 
 
 def test_the_emulator_parameter_is_empty_by_default() -> None:

@@ -60,7 +60,8 @@ def error_outcome(
         return auth_failure(deps, account, exc)
     if isinstance(exc, TransientError):
         return transient(deps, rec, exc, retry_status)
-    return {**failed(exc.advice, exc.kind if hasattr(exc, "kind") else "instagram"), "instagram_error": instagram_error(exc)}
+    kind = exc.kind if hasattr(exc, "kind") else "instagram"
+    return {**failed(exc.advice, kind), "instagram_error": instagram_error(exc)}
 
 
 def container_failure(status: ContainerStatus, what: str) -> Outcome:

@@ -75,7 +75,7 @@ class Outcome(TypedDict, total=False):
     publish_at: str  # SCHEDULED: the Wait state's TimestampPath (ISO 8601, UTC)
     reason: str  # FAILED (and DUPLICATE): what happened and what to do
     code: str  # FAILED: a short machine-readable cause (invalid, needs_reauth, expired, ...)
-    instagram_error: dict[str, Any] | None  # FAILED by Instagram: its code, subcode, fbtrace_id (the fail step logs them)
+    instagram_error: dict[str, Any] | None  # FAILED by Instagram: code, subcode, fbtrace_id (the fail step logs them)
     checks: int  # status checks so far
     media_id: str | None  # PUBLISHED
     permalink: str | None  # PUBLISHED

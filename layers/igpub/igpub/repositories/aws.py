@@ -7,8 +7,10 @@ AWS API (retries included: each one is billed), so a handler can log what one in
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import Counter
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -111,6 +113,62 @@ def _count_request(event_name: str = "", **kwargs: Any) -> None:
         _requests[api] += 1
 
 
+# IAM's prefix for a botocore service id (event names use the service id, hyphenated and lower-case)
+_IAM_PREFIX = {"secrets-manager": "secretsmanager", "eventbridge": "events"}
+# DynamoDB operations that IAM authorises per item, under the item's own action
+_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                     "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+# API operations whose IAM action has another name
+_IAM_ACTION = {"s3.HeadObject": "s3:GetObject", "s3.ListObjectsV2": "s3:ListBucket", "s3.HeadBucket": "s3:ListBucket"}
+_calls: Counter[str] = Counter()
+
+
+def _actions(service: str, operation: str, params: dict[str, Any]) -> list[str]:
+    """``"<iam action> <resource>"`` for one API call, the resource as the caller named it (a table, an
+    index as ``table/index/name``, a secret id, a parameter name, ``bucket/key``, a bus); ``*`` when the
+    call names none (KMS Decrypt finds its key in the ciphertext)."""
+    prefix = _IAM_PREFIX.get(service, service)
+    action = _IAM_ACTION.get(f"{service}.{operation}", f"{prefix}:{operation}")
+    if service == "dynamodb":
+        if operation in ("TransactWriteItems", "TransactGetItems"):
+            return [f"dynamodb:{_TRANSACT_ACTIONS[kind]} {item[kind]['TableName']}"
+                    for item in params.get("TransactItems", []) for kind in item if kind in _TRANSACT_ACTIONS]
+        if operation in ("BatchWriteItem", "BatchGetItem"):
+            return [f"{action} {name}" for name in params.get("RequestItems", {})]
+        index = f"/index/{params['IndexName']}" if params.get("IndexName") else ""
+        return [f"{action} {params.get('TableName', '*')}{index}"]
+    if service == "s3":
+        key = f"/{params['Key']}" if "Key" in params else ""
+        return [f"{action} {params.get('Bucket', '*')}{key}"]
+    if service == "eventbridge":
+        buses = {e.get("EventBusName") or "default" for e in params.get("Entries", [])}
+        return [f"{action} {bus}" for bus in sorted(buses)]
+    resource = params.get("SecretId") or params.get("Name") or params.get("KeyId") or "*"
+    return [f"{action} {resource}"]
+
+
+def _note_call(params: dict[str, Any] | None = None, event_name: str = "", **kwargs: Any) -> None:
+    # event_name is "before-parameter-build.<service>.<Operation>", once per API call (presigned URLs too:
+    # the URL is signed with this function's credentials, so its permission is used)
+    _, service, operation = [*event_name.split(".", 2), "", ""][:3]
+    try:
+        actions = _actions(service, operation, params or {})
+    except (KeyError, TypeError, AttributeError):  # a shape this bookkeeping does not know: never fail the call
+        actions = [f"{_IAM_PREFIX.get(service, service)}:{operation} ?"]
+    with _requests_lock:
+        _calls.update(actions)
+
+
+def take_calls() -> list[str]:
+    """The IAM actions this process used since the last call, each with the resource it named:
+    ``["dynamodb:GetItem igpub-AccountsTable-X", "kms:Decrypt *", ...]`` (the functions log them per
+    invocation as ``aws_calls``; tests/e2e/test_zz_least_privilege.py compares them with the policies)."""
+    with _requests_lock:
+        calls = sorted(_calls)
+        _calls.clear()
+    return calls
+
+
 def take_request_counts() -> dict[str, int]:
     """AWS requests sent since the last call: ``{"dynamodb.GetItem@<table>": 2, "kms.Decrypt": 1, ...}``."""
     with _requests_lock:
@@ -124,6 +182,7 @@ def session() -> boto3.session.Session:
     """The process's boto3 session; every client igpub makes comes from it (and is counted)."""
     s = boto3.session.Session()
     s.events.register("before-parameter-build.dynamodb", _note_table)
+    s.events.register("before-parameter-build", _note_call)
     s.events.register("before-send", _count_request)
     return s
 
@@ -164,3 +223,45 @@ def s3() -> S3Client:
 @cache
 def events() -> Any:
     return session().client("events", config=_CONFIG)
+
+
+@cache
+def _secrets_provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_session=session(), boto_config=_CONFIG)
+
+
+@cache
+def _ssm_provider() -> Any:
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_session=session(), boto_config=_CONFIG)
+
+
+def secret_value(name: str, *, max_age: int = 300) -> str:
+    """A Secrets Manager secret's value through Powertools Parameters (cached ``max_age`` seconds), on this
+    module's session, so the call is counted like every other."""
+    return str(_secrets_provider().get(name, max_age=max_age))
+
+
+def parameter_value(name: str, *, max_age: int = 3600) -> str:
+    """An SSM parameter's value through Powertools Parameters (cached), on this module's session."""
+    return str(_ssm_provider().get(name, max_age=max_age))
+
+
+def logs_aws_calls(handler: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Log the IAM actions one invocation used (``aws calls`` line, field ``aws_calls``), even when it fails:
+    what the least-privilege audit (tests/e2e/test_zz_least_privilege.py) reads."""
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        take_calls()  # this invocation's calls only
+        try:
+            return handler(event, context)
+        finally:
+            from igpub.observability import logger
+
+            logger.info("aws calls", extra={"aws_calls": take_calls()})
+
+    return wrapper
