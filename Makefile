@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos burst mutation validate clean invoke api lambda-image
+.PHONY: venv up down deploy status demo test lint checkov typecheck unit stack-tests bench chaos burst mutation validate clean invoke api lambda-image
 
 venv: $(VENV)/.installed
 
@@ -41,8 +41,17 @@ status:
 demo: venv          ## the main job on the local stack: connect an account, publish posts
 	IGPUB_KEEP_STACK=1 local/with-stack.sh $(PY) -m igpub_cli.demo
 
-lint: venv
+lint: venv checkov
 	$(VENV)/bin/ruff check .
+
+CHECKOV := .checkovenv/bin/checkov
+$(CHECKOV): local/checkov-requirements.txt
+	@test -x .checkovenv/bin/python || "$$(local/stack.sh python313)" -m venv .checkovenv
+	.checkovenv/bin/pip install -q --disable-pip-version-check -r local/checkov-requirements.txt
+	@touch $@
+
+checkov: $(CHECKOV)  ## template.yaml's security checks: 0 failed (each finding fixed, or skipped in the template with its reason)
+	$(CHECKOV) -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 typecheck: venv     ## mypy: strict on the library; each function's app.py is its own module
 	$(VENV)/bin/mypy layers/igpub/igpub cli local
