@@ -309,6 +309,20 @@ def test_account_needing_reauth_fails_at_once(dep: Deployment, fake: FakeInstagr
     assert ig_calls(fake) == []
 
 
+def test_token_revoked_at_instagram_marks_the_account_and_fails_the_post(
+    dep: Deployment, fake: FakeInstagram, account: Account
+) -> None:
+    """Instagram refuses the token mid-flow (the user changed their password: code 190, subcode 460): the
+    post fails asking to reconnect, and the publisher marks the account as needing re-authorisation."""
+    fake._ok(fake.http.post(f"/_fake/users/{account.account_id}/revoke", json={"subcode": 460}))
+    rec, _ = run(dep, {"account_id": account.account_id, "kind": "image", "media": [image(fake)]})
+    assert rec.status == "failed" and rec.failure_code == "needs_reauth", rec
+    assert "Reconnect the account" in (rec.failure_reason or "")
+    item = dep.table("AccountsTableName").get_item(Key={"account_id": account.account_id})["Item"]
+    assert item["status"] == "needs_reauth"
+    assert published_media(fake, account) == []
+
+
 # ------------------------------------------------------------------------------ fault run
 def test_fault_run_of_100_posts(dep: Deployment, fake: FakeInstagram, emulator: str) -> None:
     """100 posts over 5 accounts (20 each keeps every account inside its 200 calls/hour budget) while
