@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from igpub import invites
 from igpub.accounts import Account
+from igpub.connect import invites
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import PAST_TOLERANCE, PostRequest, parse_request, schedule_problems

@@ -11,10 +11,11 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import facebook_login, invites, login, oauth, wiring
+from igpub import wiring
 from igpub.config import Settings, get_settings
+from igpub.connect import facebook_login, invites, login, oauth
+from igpub.connect.pages import page
 from igpub.observability import logger, metrics, tracer
-from igpub.pages import page
 
 app = APIGatewayRestResolver()
 
