@@ -22,11 +22,29 @@ CONNECT_FEATURES = ("comments", "insights", "webhooks")
 
 
 class EngagementError(Exception):
-    """The EngagementFunction answered with an error outcome."""
+    """The EngagementFunction answered with an error outcome. ``kind``: invalid, not_found, not_published,
+    not_connected, instagram (then ``code``, ``subcode``, ``error_class`` and ``advice`` say more), function."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, code: int | None = None, subcode: int | None = None,
+                 error_class: str | None = None, advice: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.code = code
+        self.subcode = subcode
+        self.error_class = error_class
+        self.advice = advice
+
+    @property
+    def permission_denied(self) -> bool:
+        """Instagram refused for a missing permission (code 10 or 200-299): the account must be connected
+        again granting it."""
+        return self.error_class == "PermissionDeniedError" or self.code == 10 or (
+            self.code is not None and 200 <= self.code < 300)
+
+    @property
+    def bad_parameter(self) -> bool:
+        """Instagram refused an id or a parameter of the request (code 100): the input was wrong."""
+        return self.code == 100
 
 
 def invoke(dep: Deployment, payload: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +56,9 @@ def invoke(dep: Deployment, payload: dict[str, Any]) -> dict[str, Any]:
     if resp.get("FunctionError"):
         raise EngagementError("function", f"the engagement function failed: {body.get('errorMessage') or body}")
     if body.get("status") != "ok":
-        raise EngagementError(str(body.get("error")), str(body.get("message") or body))
+        raise EngagementError(str(body.get("error")), str(body.get("message") or body), code=body.get("code"),
+                              subcode=body.get("subcode"), error_class=body.get("error_class"),
+                              advice=body.get("advice"))
     return body
 
 
@@ -98,6 +118,23 @@ def account_insights(dep: Deployment, account_id: str, *, metrics: list[str] | N
     if until is not None:
         payload["until"] = until
     return invoke(dep, payload)
+
+
+ACCOUNT_INSIGHTS_MAX_WINDOW_S = 30 * 86400  # Instagram: at most 30 days between since and until
+
+
+def window_problems(since: int | None, until: int | None, *, now: float) -> list[str]:
+    """What Instagram would refuse in an account-insights window, checked before the call: since after until,
+    more than 30 days between them, a time in the future."""
+    problems: list[str] = []
+    end = until if until is not None else int(now)
+    if until is not None and until > now + 60:
+        problems.append(f"--until {when(until)} is in the future")
+    if since is not None and since >= end:
+        problems.append(f"--since {when(since)} is not before --until {when(end)}")
+    elif since is not None and end - since > ACCOUNT_INSIGHTS_MAX_WINDOW_S:
+        problems.append(f"--since to --until spans {(end - since) / 86400:.1f} days; Instagram allows at most 30")
+    return problems
 
 
 def collect_due_insights(dep: Deployment) -> dict[str, Any]:

@@ -68,6 +68,17 @@ def _refused(problems: list[str], what: str) -> None:
         ui.err.print(f"  - {problem}", markup=False, soft_wrap=True)
 
 
+def _command(argv: list[str]) -> str | None:
+    """The subcommand's name in ``argv`` (after the global options)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--stack", "--region"):
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (each failure is printed once, on stderr)."""
     try:
@@ -75,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ui.FAILED)
     except RequestInvalid as exc:
-        _refused(exc.problems, "refused (not submitted: nothing was started or recorded)")
+        post = _command(sys.argv[1:] if argv is None else argv) == "post"
+        _refused(exc.problems, "refused (not submitted: nothing was started or recorded)" if post else "refused")
         return ui.REFUSED
     except InvalidInput as exc:
         _refused([str(exc)], "refused")

@@ -48,5 +48,5 @@ def connect(
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(invite.expires_at))
     ui.line(f"single-use invite{f' for {invite.label}' if invite.label else ''}, valid until {until}", stderr=True)
     ui.line(f"Register this redirect URI in your {app} app: {redirect}", stderr=True)
-    if open_:
-        webbrowser.open(url)
+    if open_ and not webbrowser.open(url):
+        ui.line("no browser could be started here: open the link above yourself, or send it", stderr=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from igpub_cli import api, ui
+from igpub_cli import api, times, ui
 from igpub_cli import engagement as eng
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
@@ -19,13 +20,38 @@ app = typer.Typer(help="Read, reply to, hide and delete comments on your posts; 
                   no_args_is_help=True)
 
 
+# what each operation needs from the account's connection (`igpub connect --with FEATURE`)
+FEATURE = {"comments": "comments", "reply": "comments", "hide": "comments", "unhide": "comments",
+           "delete": "comments", "comments on": "comments", "comments off": "comments", "insights": "insights"}
+# what to check when Instagram refuses an id or a parameter (code 100), per operation
+WRONG_INPUT = {
+    "comments": "check the post id (igpub posts)",
+    "reply": "check the comment id (igpub comments list POST); a reply to a reply goes to its top-level comment",
+    "hide": "check the comment id (igpub comments list POST)",
+    "unhide": "check the comment id (igpub comments list POST)",
+    "delete": "check the comment id (igpub comments list POST); only comments on the account's own media",
+    "comments on": "check the post id (igpub posts)",
+    "comments off": "check the post id (igpub posts)",
+    "insights": "check the metrics and the --since/--until window (at most 30 days, not in the future)",
+}
+
+
 def _run[T](what: str, thunk: Callable[[], T]) -> T:
+    """Run one engagement call; an error becomes one message with advice that fits ``what`` and its exit code:
+    2 when the input was wrong (an unknown id, a post not published, a missing permission), 1 otherwise."""
     try:
         return thunk()
     except eng.EngagementError as exc:
         if exc.kind in ("invalid", "not_found", "not_published", "not_connected"):
             ui.refuse(f"{what}: {exc}")
-        ui.fail(f"{what}: {exc}")
+        if exc.kind == "instagram" and exc.permission_denied:
+            feature = FEATURE.get(what, "comments,insights")
+            ui.refuse(f"{what}: Instagram refused: {exc}. The account was connected without the {feature} "
+                      f"permission: connect it again granting it, with the link of: igpub connect --with {feature}")
+        if exc.kind == "instagram" and exc.bad_parameter:
+            ui.refuse(f"{what}: Instagram refused: {exc}. {WRONG_INPUT.get(what, 'check the command line')}")
+        advice = f" {exc.advice}" if exc.advice and "post's options" not in exc.advice else ""
+        ui.fail(f"{what}: {exc}.{advice}" if exc.kind == "instagram" else f"{what}: {exc}")
 
 
 def insights(
@@ -41,9 +67,11 @@ def insights(
     = False,
     metric: Annotated[list[str] | None, typer.Option("--metric", help="Account metric (repeatable). "
                                                      "Default: reach, views, engagement and follows.")] = None,
-    since: Annotated[int | None, typer.Option(help="Account insights from (unix seconds; at most 30 days "
-                                              "before --until). Default: the last 24 h.")] = None,
-    until: Annotated[int | None, typer.Option(help="Account insights until (unix seconds).")] = None,
+    since: Annotated[str | None, typer.Option(help="Account insights from: a date (2026-12-01), ISO 8601, Unix "
+                                              "seconds or relative (-7d); at most 30 days before --until. "
+                                              "Default: 24 h before --until.")] = None,
+    until: Annotated[str | None, typer.Option(help="Account insights until: the same forms (now, -1d, ...). "
+                                              "Default: now.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show a post's insights, or an account's (--account ID)."""
@@ -63,14 +91,24 @@ def insights(
         for note in notes:
             ui.line(note)
         return
+    if refresh:
+        ui.refuse("--refresh applies to a POST's insights; account insights are always read from Instagram")
+    try:
+        start, end = times.epoch_value(since), times.epoch_value(until)
+    except times.TimeFormatError as exc:
+        ui.refuse(str(exc))
+    problems = eng.window_problems(start, end, now=time.time())
+    if problems:
+        ui.refuse("; ".join(problems))
     account_id = account or api.only_active_account(dep)
-    body = _run("insights", lambda: eng.account_insights(dep, account_id, metrics=metric, since=since, until=until))
+    body = _run("insights", lambda: eng.account_insights(dep, account_id, metrics=metric, since=start, until=end))
     assert isinstance(body, dict)
     if as_json:
         ui.print_json(body)
         return
-    ui.table(f"Account {account_id} (last 24 h unless --since/--until)", ["METRIC", ">VALUE"],
-             eng.account_insights_rows(body))
+    window = (f"{eng.when(start) if start else '24 h before'} to {eng.when(end) if end else 'now'}"
+              if start or end else "the last 24 h")
+    ui.table(f"Account {account_id}, {window}", ["METRIC", ">VALUE"], eng.account_insights_rows(body))
 
 
 @app.command("list")

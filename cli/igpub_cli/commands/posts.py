@@ -201,12 +201,17 @@ def posts(
                                                          "table.")] = False,
 ) -> None:
     """Recent posts with their status, permalink or failure reason."""
-    found = api.list_posts(ui.dep(ctx), account_id=account, limit=limit)
+    dep = ui.dep(ctx)
+    found = api.list_posts(dep, account_id=account, limit=limit)
+    if not found and account is not None and account not in {a.account_id for a in api.list_accounts(dep)}:
+        known = ", ".join(f"@{a.username}={a.account_id}" for a in api.list_accounts(dep)) or "none"
+        ui.refuse(f"account {account} is not connected to igpub (connected: {known})")
     if as_json:
         ui.print_json([api.record_dict(p) for p in found])
         return
     if not found:
-        ui.line("No posts yet. Publish one: igpub post --url 'https://...' --caption '...'")
+        ui.line(f"No posts for account {account} yet." if account else
+                "No posts yet. Publish one: igpub post --url 'https://...' --caption '...'")
         return
     ui.table(
         None,
