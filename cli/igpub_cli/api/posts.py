@@ -86,7 +86,10 @@ def _describe(event: dict[str, Any]) -> str | None:
             out = json.loads(details.get("output") or "{}").get("outcome") or {}
         except ValueError:
             out = {}
-        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish", "FirstComment") and out:
+        if details.get("name") == "FirstComment" and out:  # a post without a first comment says nothing here
+            status = out.get("first_comment_status")
+            return None if status in (None, "none") else f"   FirstComment: {status}"
+        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
     return None  # ExecutionFailed: its cause is the record's failure_reason, which the caller reports once

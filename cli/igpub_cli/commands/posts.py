@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from igpub.publishing.kinds import KINDS
 from igpub.publishing.request import infer_media_type
-from igpub_cli import api, times, ui, uploads
+from igpub_cli import api, times, ui
 from igpub_cli.deployment import Deployment
 
 # the --kind choices come from the post-kind spec table (one home per kind)
@@ -30,7 +30,7 @@ def _media(kind: Kind, urls: list[str], files: list[Path], post_id: str) -> list
         if infer_media_type(url) is None:
             item["type"] = "video" if kind == "reel" else "image"
         media.append(item)
-    media += [{"key": uploads.upload_key(path, prefix=f"uploads/{post_id}")} for path in files]
+    media += [{"key": api.upload_key(path, prefix=f"uploads/{post_id}")} for path in files]
     return media
 
 
@@ -136,7 +136,7 @@ def post(
             data["media"][0]["alt_text"] = alt_text
         # every check that needs no upload (the request's rules, the account, the pool, the time, each file's
         # format and size) runs first: a refused post leaves nothing in the bucket
-        uploads.check_before_upload(dep, data, files)
+        api.check_before_upload(dep, data, files)
         _upload(dep, files, post_id)
     sub = api.submit_post(dep, data)
     ui.line(f"post {sub.post_id} started ({sub.execution_arn})")

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import parse_request
+from igpub_cli.api.checks import preflight
 from igpub_cli.deployment import Deployment
 
 
@@ -37,15 +38,13 @@ def check_before_upload(dep: Deployment, data: dict[str, Any], files: list[Path]
     """Refuse (``RequestInvalid``, every problem at once) a request whose ``media`` already names the keys the
     ``files`` will be uploaded to: the request's rules (item count, caption, options), the account, the
     hashtag pool, ``publish_at``, and each file's content. Nothing is uploaded or started."""
-    from igpub_cli import api  # api imports this module's users; import late to keep the graph acyclic
-
     problems: list[str] = []
     try:
         parse_request(data, allow_http=dep.local)
     except RequestInvalid as exc:
         problems += exc.problems
     try:
-        api.preflight(dep, account_id=str(data.get("account_id", "")), hashtag_pool=data.get("hashtag_pool"),
+        preflight(dep, account_id=str(data.get("account_id", "")), hashtag_pool=data.get("hashtag_pool"),
                       publish_at=data.get("publish_at"))
     except RequestInvalid as exc:
         problems += [p for p in exc.problems if p not in problems]
