@@ -187,7 +187,7 @@ api() {
     --redirect-base "$base" ${FAKE_URL:+--fake "$FAKE_URL"} >&2
   ENV_FILE="$RUN/sam-env-api.json"; sam_args
   cd "$ROOT"
-  log "sam local start-api on $base (connect: $base/connect)"
+  log "sam local start-api on $base (connect: $base/connect?invite=... with the invite of igpub connect)"
   # SAM CLI logs each request line with its query string: never let an OAuth code (or a token) through
   env PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local start-api --host 127.0.0.1 --port "$port" \
     --warm-containers LAZY "${SAM_ARGS[@]}" 2>&1 \
