@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 MODES = ("run", "check")
 _FENCE = re.compile(r"^```(\S*)(.*)$")
-_EXIT = re.compile(r"#.*\bexit (\d+)\b")
+_EXIT = re.compile(r"#\s*exit (\d+)\b")
 
 
 @dataclass(frozen=True)

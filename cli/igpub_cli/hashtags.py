@@ -63,7 +63,7 @@ app = typer.Typer(
 )
 
 AccountOption = Annotated[
-    str | None, typer.Option(help="Account id. Default: the only active account (see `igpub accounts`).")
+    str | None, typer.Option(help="Account id. Default: IGPUB_ACCOUNT, else the only active account.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PoolArg = Annotated[str, typer.Argument(help="Pool name: 1-64 of A-Z a-z 0-9 _ . -", metavar="POOL")]

@@ -13,7 +13,7 @@ from igpub_cli.api import engagement as eng
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AccountOption = Annotated[
-    str | None, typer.Option("--account", help="Account id. Default: the only connected account.")
+    str | None, typer.Option("--account", help="Account id. Default: IGPUB_ACCOUNT, else the only active account.")
 ]
 
 app = typer.Typer(help="Read, reply to, hide and delete comments on your posts; turn comments on or off.",

@@ -57,9 +57,9 @@ def _finish(rec: api.PostRecord) -> None:
 
 def post(
     ctx: typer.Context,
-    account: Annotated[str | None, typer.Option(help="Account id to publish on. Default: the only active "
-                                                     "account (see `igpub accounts`). With --request: the "
-                                                     "account of requests that name none.")] = None,
+    account: Annotated[str | None, typer.Option(help="Account id to publish on. Default: IGPUB_ACCOUNT, else "
+                                                     "the only active account (see `igpub accounts`). With "
+                                                     "--request: the account of requests that name none.")] = None,
     kind: Annotated[Kind, typer.Option(help="What to publish.")] = DEFAULT_KIND,
     url: Annotated[list[str] | None, typer.Option(
         metavar="URL", help="Public https URL of an image or video; repeat for a carousel. Quote it in the shell "
