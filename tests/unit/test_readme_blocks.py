@@ -49,7 +49,8 @@ def test_parse_problem_finds_what_is_wrong() -> None:
 
 def test_the_convention_reads_marks_continuations_and_exit_codes() -> None:
     text = "\n".join([
-        "## S", "```sh run", "igpub accounts   # a comment with # inside, (exit 3 without)", "igpub post --url 'a#b' \\",
+        "## S", "```sh run", "igpub accounts   # a comment with # inside, (exit 3 without)",
+        "igpub post --url 'a#b' \\",
         "   --caption x   # exit 2", "            # only a comment", "```", "```sh", "igpub posts", "```",
     ])
     run, plain = blocks(text)

@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+from igpub.engage.actions import text_problems
 from igpub_cli.deployment import Deployment
 
 CONNECT_FEATURES = ("comments", "insights", "webhooks")
@@ -74,13 +75,23 @@ def list_comments(dep: Deployment, *, post_id: str | None = None, account_id: st
     return comments
 
 
+def _check_text(message: str, what: str) -> None:
+    problems = text_problems(message, what)
+    if problems:
+        raise EngagementError("invalid", "; ".join(problems))
+
+
 def comment_on(dep: Deployment, message: str, *, post_id: str | None = None, account_id: str | None = None,
                media_id: str | None = None) -> str:
+    _check_text(message, "the comment")
     return str(invoke(dep, {"action": "comment", "message": message,
                             **_target(post_id, account_id, media_id)})["comment_id"])
 
 
 def reply_comment(dep: Deployment, account_id: str, comment_id: str, message: str) -> str:
+    """Reply to a comment; ``EngagementError`` (kind ``invalid``) before any call when the text breaks Instagram's
+    rules (``text_problems``)."""
+    _check_text(message, "the reply")
     body = invoke(dep, {"action": "reply", "account_id": account_id, "comment_id": comment_id, "message": message})
     return str(body["comment_id"])
 
@@ -118,23 +129,6 @@ def account_insights(dep: Deployment, account_id: str, *, metrics: list[str] | N
     if until is not None:
         payload["until"] = until
     return invoke(dep, payload)
-
-
-ACCOUNT_INSIGHTS_MAX_WINDOW_S = 30 * 86400  # Instagram: at most 30 days between since and until
-
-
-def window_problems(since: int | None, until: int | None, *, now: float) -> list[str]:
-    """What Instagram would refuse in an account-insights window, checked before the call: since after until,
-    more than 30 days between them, a time in the future."""
-    problems: list[str] = []
-    end = until if until is not None else int(now)
-    if until is not None and until > now + 60:
-        problems.append(f"--until {when(until)} is in the future")
-    if since is not None and since >= end:
-        problems.append(f"--since {when(since)} is not before --until {when(end)}")
-    elif since is not None and end - since > ACCOUNT_INSIGHTS_MAX_WINDOW_S:
-        problems.append(f"--since to --until spans {(end - since) / 86400:.1f} days; Instagram allows at most 30")
-    return problems
 
 
 def collect_due_insights(dep: Deployment) -> dict[str, Any]:
