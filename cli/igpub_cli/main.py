@@ -9,10 +9,12 @@ each option's ``help=`` its help line; the logic belongs in igpub_cli.api), then
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
 import typer
+from botocore.exceptions import EndpointConnectionError
 
 from igpub.hashtags import InvalidInput
 from igpub.publishing.errors import RequestInvalid
@@ -98,6 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     except DeploymentNotFound as exc:
         ui.err.print(f"igpub: {exc}", markup=False, soft_wrap=True)
         return ui.NO_DEPLOYMENT
+    except EndpointConnectionError as exc:  # the deployment's endpoint does not answer (a stopped local stack)
+        ui.err.print(f"igpub: the deployment does not answer ({exc}); is the local stack up (make up)?",
+                     markup=False, soft_wrap=True)
+        return ui.NO_DEPLOYMENT
+    except Exception as exc:
+        if os.environ.get("IGPUB_DEBUG"):
+            raise
+        ui.err.print(f"igpub: failed: {type(exc).__name__}: {exc} (IGPUB_DEBUG=1 shows the traceback)",
+                     markup=False, soft_wrap=True)
+        return ui.FAILED
     return ui.OK
 
 

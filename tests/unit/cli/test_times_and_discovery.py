@@ -85,3 +85,18 @@ def test_not_found_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.Monk
     message = str(info.value)
     assert f"no .run/stack.json in {tmp_path}" in message
     assert "local-4998.json" in message and "IGPUB_EMU_PORT=4998" in message and "IGPUB_STACK" in message
+
+
+def test_a_stopped_local_stack_is_exit_code_3_with_the_hint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from igpub_cli.main import main
+
+    state = tmp_path / "stack.json"
+    state.write_text(json.dumps({"stack": "igpub-local", "outputs": {"AccountsTableName": "t"},
+                                 "endpoint": "http://127.0.0.1:9", "fake": None}))
+    monkeypatch.setenv("IGPUB_STACK_FILE", str(state))
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert main(["accounts"]) == 3
+    err = capsys.readouterr().err
+    assert "does not answer" in err and "make up" in err and "Traceback" not in err
