@@ -25,7 +25,8 @@ from igpub_cli.deployment import DeploymentNotFound
 app = typer.Typer(
     name="igpub",
     help="Self-hosted Instagram publishing: connect accounts, publish and schedule posts, manage hashtags.\n\n"
-    "Exit codes: 0 done, 1 failed, 2 refused input (nothing was started), 3 no deployment found.",
+    "Exit codes: 0 done, 1 failed, 2 refused input (nothing was started, uploaded or sent), 3 no deployment "
+    "found.\n\nTimes: ISO 8601 with a time zone, or relative to now (+2h, -7d, now).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
     add_completion=False,
@@ -39,8 +40,9 @@ def _globals(
     ctx: typer.Context,
     stack: Annotated[
         str | None,
-        typer.Option(help="CloudFormation stack name on AWS. Default: the local stack when it runs "
-                     "(.run/stack.json), else IGPUB_STACK or 'igpub'."),
+        typer.Option(help="CloudFormation stack name on AWS. Default: the local stack when one is found "
+                     "(IGPUB_STACK_FILE, .run/stack.json here or above, the state file of `make up` for "
+                     "IGPUB_EMU_PORT), else IGPUB_STACK or 'igpub'."),
     ] = None,
     region: Annotated[
         str | None, typer.Option(help="AWS region of --stack. Default: AWS_REGION or AWS_DEFAULT_REGION.")
@@ -89,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ui.FAILED)
     except RequestInvalid as exc:
         post = _command(sys.argv[1:] if argv is None else argv) == "post"
-        _refused(exc.problems, "refused (not submitted: nothing was started or recorded)" if post else "refused")
+        _refused(exc.problems, "refused (not submitted: nothing was uploaded, started or recorded)" if post else "refused")
         return ui.REFUSED
     except InvalidInput as exc:
         _refused([str(exc)], "refused")
