@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ui.FAILED)
     except RequestInvalid as exc:
         post = _command(sys.argv[1:] if argv is None else argv) == "post"
-        _refused(exc.problems, "refused (not submitted: nothing was uploaded, started or recorded)" if post else "refused")
+        _refused(exc.problems,
+                 "refused (not submitted: nothing was uploaded, started or recorded)" if post else "refused")
         return ui.REFUSED
     except InvalidInput as exc:
         _refused([str(exc)], "refused")
