@@ -14,19 +14,20 @@ import sys
 from typing import Annotated
 
 import typer
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from igpub.hashtags import InvalidInput
 from igpub.publishing.errors import RequestInvalid
 from igpub_cli import hashtags, ui
-from igpub_cli.commands import accounts, connect, engagement, posts, schedule
+from igpub_cli.commands import accounts, alarms, connect, engagement, posts, schedule
 from igpub_cli.deployment import DeploymentNotFound
 
 app = typer.Typer(
     name="igpub",
     help="Self-hosted Instagram publishing: connect accounts, publish and schedule posts, manage hashtags.\n\n"
     "Exit codes: 0 done, 1 failed, 2 refused input (nothing was started, uploaded or sent), 3 no deployment "
-    "found.\n\nTimes: ISO 8601 with a time zone, or relative to now (+2h, -7d, now).",
+    "found, 4 not permitted (your AWS identity lacks a permission).\n\nTimes: ISO 8601 with a time zone, or "
+    "relative to now (+2h, -7d, now).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
     add_completion=False,
@@ -61,6 +62,7 @@ app.command("reschedule")(schedule.reschedule)
 app.add_typer(hashtags.app, name="hashtags")
 app.command("insights")(engagement.insights)
 app.add_typer(engagement.app, name="comments")
+app.command("alarms")(alarms.alarms)
 
 
 def _refused(problems: list[str], what: str) -> None:
@@ -83,6 +85,15 @@ def _command(argv: list[str]) -> str | None:
     return None
 
 
+def _unexpected(exc: Exception) -> int:
+    """An error no command expected: one line and exit code 1 (IGPUB_DEBUG=1 raises it, with its traceback)."""
+    if os.environ.get("IGPUB_DEBUG"):
+        raise exc
+    ui.err.print(f"igpub: failed: {type(exc).__name__}: {exc} (IGPUB_DEBUG=1 shows the traceback)",
+                 markup=False, soft_wrap=True)
+    return ui.FAILED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (each failure is printed once, on stderr)."""
     try:
@@ -103,16 +114,18 @@ def main(argv: list[str] | None = None) -> int:
     except DeploymentNotFound as exc:
         ui.err.print(f"igpub: {exc}", markup=False, soft_wrap=True)
         return ui.NO_DEPLOYMENT
+    except ClientError as exc:
+        denied = ui.permission_denied(exc)
+        if denied is None:
+            return _unexpected(exc)
+        ui.err.print(f"igpub: {denied}", markup=False, soft_wrap=True)
+        return ui.NOT_PERMITTED
     except EndpointConnectionError as exc:  # the deployment's endpoint does not answer (a stopped local stack)
         ui.err.print(f"igpub: the deployment does not answer ({exc}); is the local stack up (make up)?",
                      markup=False, soft_wrap=True)
         return ui.NO_DEPLOYMENT
-    except Exception as exc:
-        if os.environ.get("IGPUB_DEBUG"):
-            raise
-        ui.err.print(f"igpub: failed: {type(exc).__name__}: {exc} (IGPUB_DEBUG=1 shows the traceback)",
-                     markup=False, soft_wrap=True)
-        return ui.FAILED
+    except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a message and exit 1
+        return _unexpected(exc)
     return ui.OK
 
 

@@ -53,7 +53,7 @@ def refresh(
     Exit code 1 when a token could not be refreshed.
     """
     dep = ui.dep(ctx)
-    if account is not None and api.accounts_repo(dep).get(account) is None:
+    if account is not None and api.accounts_repo(dep).get(account, public=True) is None:
         known = ", ".join(f"@{a.username}={a.account_id}" for a in api.list_accounts(dep)) or "none"
         ui.refuse(f"account {account} is not connected to igpub (connected: {known})")
     report = api.refresh_tokens(dep, account, ignore_min_age=ignore_min_age)

@@ -42,7 +42,7 @@ def connect(
     dep = ui.dep(ctx)
     features = [f.strip() for f in (with_ or "").split(",") if f.strip() and f.strip() != "none"]
     if account is not None:
-        known = api.accounts_repo(dep).get(account)
+        known = api.accounts_repo(dep).get(account, public=True)
         if known is None:
             names = ", ".join(f"@{a.username}={a.account_id}" for a in api.list_accounts(dep)) or "none"
             ui.refuse(f"account {account} is not connected to igpub (connected: {names}); a new account needs "

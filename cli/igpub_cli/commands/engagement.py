@@ -41,7 +41,7 @@ WRONG_INPUT = {
 
 def reconnect_command(dep: Deployment, account_id: str | None, feature: str) -> str:
     """The `igpub connect` whose link re-connects the account with ``feature`` and what it has already."""
-    known = api.accounts_repo(dep).get(account_id) if account_id else None
+    known = api.accounts_repo(dep).get(account_id, public=True) if account_id else None
     features = list(dict.fromkeys([*(features_of(known.scopes) if known else ()), *feature.split(",")]))
     return f"igpub connect{f' --account {account_id}' if account_id else ''} --with {','.join(features)}"
 

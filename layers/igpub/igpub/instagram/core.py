@@ -4,20 +4,8 @@ one module per API family (``tokens``, ``publishing``, ``media``, ``comments``, 
 ``subscriptions``, ``facebook``) that ``igpub.instagram.client`` puts together. The only modules of igpub
 that import httpx.
 
-Retry rules (reads freely, ``media_publish`` never blindly: see "Never twice" in the README):
-
-* reads (GET) are retried on ``TransientError`` (including ``NetworkError``) with full-jitter exponential
-  backoff, ``max_read_retries`` times;
-* ``create_container`` is retried only when Instagram says explicitly that nothing was created (the error
-  table's ``resend_safe`` rows: 1, 2, -1/2207001, -1/2207032, -2/2207003, unless ``is_transient: false``)
-  or when the connection could not be set up;
-* ``publish`` is never retried, not even on a connection error: the caller checks the container status;
-* code exchanges (single-use codes) are retried only when the connection could not be set up;
-* ``RateLimitedError`` is never slept on here: it carries ``retry_after_s`` for the caller (Step Functions).
-
-Secrets: graph calls send the token as ``Authorization: Bearer``. The token endpoints that document query
-parameters get them as query parameters; httpx/httpcore loggers are raised to WARNING so no URL is logged,
-our own log lines carry the path only, and no error message contains a token, a code or a secret.
+The retry rules and the handling of secrets are described in ``igpub.instagram.client``; ``Retry``
+below names them and ``GraphCore._retryable`` applies them.
 """
 
 from __future__ import annotations
