@@ -118,3 +118,18 @@ def test_a_reconnect_keeps_the_permissions_the_account_has(
     assert "instagram_business_manage_comments" in page.text
     assert f"igpub connect --account {demo.account_id}" in page.text
     assert os.environ.get("IGPUB_ACCOUNT") is None
+
+
+# ------------------------------------------------------------------------------ hashtags
+def test_hashtags_add_counts_only_new_tags_and_discover_without_facebook_is_refused(
+    dep: Deployment, account: Account, fake: FakeInstagram, capsys: pytest.CaptureFixture[str],
+) -> None:
+    pool = f"p{os.getpid()}x{len(fake.users())}"
+    code, out, err = run(capsys, "hashtags", "add", pool, "one", "two", "--account", account.account_id)
+    assert code == 0 and "added 2 hashtag(s)" in out, (out, err)
+    code, out, err = run(capsys, "hashtags", "add", pool, "two", "three", "--account", account.account_id)
+    assert code == 0 and "added 1 hashtag(s)" in out and "already in it: two" in out, (out, err)
+    fake.clear_calls()
+    code, out, err = run(capsys, "hashtags", "discover", "sunrise", "--account", "17841499999999999")
+    assert code == 2, (out, err)
+    assert [c for c in fake.calls() if c["host"] == "graph.facebook.com"] == []
