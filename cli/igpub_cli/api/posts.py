@@ -79,7 +79,8 @@ def _describe(event: dict[str, Any]) -> str | None:
     if kind.startswith("Choice"):  # routing only; the outcome line already says where it goes
         return None
     if kind.endswith("StateEntered"):
-        return f"-> {event['stateEnteredEventDetails']['name']}"
+        name = event["stateEnteredEventDetails"]["name"]
+        return None if name == "FirstComment" else f"-> {name}"  # said on exit, only when there is one
     if kind.endswith("StateExited"):
         details = event.get("stateExitedEventDetails", {})
         try:
@@ -88,7 +89,7 @@ def _describe(event: dict[str, Any]) -> str | None:
             out = {}
         if details.get("name") == "FirstComment" and out:  # a post without a first comment says nothing here
             status = out.get("first_comment_status")
-            return None if status in (None, "none") else f"   FirstComment: {status}"
+            return None if status in (None, "none") else f"-> FirstComment: {status}"
         if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
