@@ -109,7 +109,8 @@ deploy() {
     || { tail -n 40 "$RUN/sam-deploy.log"; exit 1; }
   "$VENV/bin/python" "$ROOT/local/post_deploy.py" post --endpoint "http://127.0.0.1:$EMU_PORT" \
     --fake "http://127.0.0.1:$FAKE_PORT" --out "$RUN/stack.json"
-  mkdir -p "$(dirname "$USER_STATE")" && cp "$RUN/stack.json" "$USER_STATE"
+  { mkdir -p "$(dirname "$USER_STATE")" && cp "$RUN/stack.json" "$USER_STATE"; } \
+    || log "could not write $USER_STATE: the CLI finds this stack only from inside the checkout"
   # the env-vars file for sam local invoke / start-api (make invoke, make api)
   "$VENV/bin/python" "$ROOT/local/sam_env.py" --endpoint "http://127.0.0.1:$EMU_PORT" --stack igpub-local \
     --out "$RUN/sam-env.json" >/dev/null
