@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from igpub.connect.oauth import features_of
-from igpub.engage.actions import window_problems
+from igpub.engage.actions import metric_problems, window_problems
 from igpub_cli import api, times, ui
 from igpub_cli.api import engagement as eng
 from igpub_cli.deployment import Deployment
@@ -112,7 +112,7 @@ def insights(
         start, end = times.epoch_value(since), times.epoch_value(until)
     except times.TimeFormatError as exc:
         ui.refuse(str(exc))
-    problems = window_problems(start, end, now=time.time())
+    problems = window_problems(start, end, now=time.time()) + metric_problems(metric or [])
     if problems:
         ui.refuse("; ".join(problems))
     account_id = account or api.only_active_account(dep)
