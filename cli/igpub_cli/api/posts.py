@@ -110,13 +110,14 @@ def watch_post(
     seen = 0
     deadline = time.monotonic() + timeout_s
     while True:
+        # the status first, then the history: once the status is final, the history read after it is complete
+        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
         events = sfn.get_execution_history(executionArn=sub.execution_arn, maxResults=1000)["events"]
         for event in events[seen:]:
             line = _describe(event)
             if line and on_progress:
                 on_progress(line)
         seen = len(events)
-        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
         if status != "RUNNING":
             rec = posts.get(sub.post_id)
             if rec is None:
