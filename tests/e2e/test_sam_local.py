@@ -1,12 +1,13 @@
-"""Every sample event in events/ through `sam local invoke` (SAM CLI, Docker, the Lambda base image
-or its stand-in) against the deployed local stack, and an account connected through
-`sam local start-api`.
+"""Every sample event in events/ through SAM CLI's local Lambda (Docker, the Lambda base image or its
+stand-in) against the deployed local stack, and an account connected through `sam local start-api`.
 
-Each event file maps to its function, what it needs in the stack first (seeded through the deployed
-stack: the OAuth flow, the deployed publisher, DynamoDB), and what its result must be. An event file
-without an entry fails: whoever adds an event adds its case here. `sam local invoke` exits 0 even
-when the handler raises, so the result printed on stdout is what is checked; an error raised inside
-the function fails the test.
+One `sam local start-lambda` per test run (`local/samlocal.sh lambda`) with warm containers: each
+function's container (and the layer image under it) is made once, at its start, and every event is
+an `Invoke` of SAM's local Lambda API through boto3, as `sam local invoke` users' code would call
+the real one. Each event file maps to its function, what it needs in the stack first (seeded
+through the deployed stack: the OAuth flow, the deployed publisher, DynamoDB), and what its result
+must be. An event file without an entry fails: whoever adds an event adds its case here. An error
+raised inside the function (``FunctionError``) fails the test.
 
 Needs a container engine: `local/samlocal.sh` uses DOCKER_HOST, /var/run/docker.sock or starts its
 own dockerd (root + Debian's docker.io). Where none can run these tests skip, loudly, unless
@@ -23,13 +24,16 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from igpub.accounts import Account
 from igpub_cli.api import create_invite, list_accounts
@@ -72,22 +76,87 @@ class Invocation:
     logs: str
 
 
-def sam_invoke(env: dict[str, str], function: str, event: dict[str, Any], tmp: Path) -> Invocation:
-    path = tmp / f"{function}-{uuid.uuid4().hex[:8]}.json"
-    path.write_text(json.dumps(event))
-    out = subprocess.run(
-        [str(SAMLOCAL), "invoke", function, str(path)], capture_output=True, text=True, env=env, timeout=300
-    )
-    logs = out.stderr
-    assert out.returncode == 0, f"sam local invoke failed ({out.returncode}):\n{logs[-4000:]}"
-    lines = [line for line in out.stdout.strip().splitlines() if line.strip()]
-    assert lines, f"no result on stdout:\n{logs[-4000:]}"
-    result = json.loads(lines[-1])
-    if isinstance(result, dict) and ("errorType" in result or "errorMessage" in result):
-        pytest.fail(f"{function} raised inside sam local invoke: {result.get('errorType')}: "
-                    f"{result.get('errorMessage')}\n{logs[-4000:]}")
-    assert "Max Memory Used" in logs or "REPORT RequestId" in logs, logs[-2000:]  # it ran in the container
-    return Invocation(result, logs)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_serving(base: str, proc: subprocess.Popen[bytes], log_path: Path, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            httpx.get(f"{base}/nothing-here", timeout=2)
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"{what} did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+
+
+@contextmanager
+def samlocal_server(env: dict[str, str], command: str, log_name: str) -> Iterator[tuple[str, Path]]:
+    """`local/samlocal.sh <command> <port>` in its own process group, stopped (the group) at the end."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = ROOT / ".run" / log_name
+    log_path.parent.mkdir(exist_ok=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [str(SAMLOCAL), command, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_until_serving(base, proc, log_path, f"sam local {command}", timeout=600)
+            yield base, log_path
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+
+class LocalLambda:
+    """SAM CLI's local Lambda API (`sam local start-lambda`), called with boto3."""
+
+    def __init__(self, base: str, log_path: Path) -> None:
+        self.log_path = log_path
+        self.client = boto3.client(
+            "lambda", endpoint_url=base, region_name="us-east-1",
+            config=Config(read_timeout=300, connect_timeout=10, retries={"max_attempts": 0}),
+        )
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        seen = self.log_path.stat().st_size
+        resp = self.client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        payload = resp["Payload"].read().decode()
+        logs = self._logs_since(seen, until="REPORT RequestId")
+        result = json.loads(payload) if payload.strip() else None
+        if resp.get("FunctionError") or (
+            isinstance(result, dict) and ("errorType" in result or "errorMessage" in result)
+        ):
+            pytest.fail(f"{function} raised inside sam local: {payload[:2000]}\n{logs[-4000:]}")
+        assert resp["StatusCode"] == 200, resp
+        assert "REPORT RequestId" in logs, logs[-2000:]  # it ran in the container
+        return Invocation(result, logs)
+
+    def _logs_since(self, offset: int, *, until: str, timeout: float = 10) -> str:
+        """What SAM CLI logged since ``offset`` (the container's lines come a moment after the answer)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.log_path.open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            if until in text or time.monotonic() > deadline:
+                return text
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def local_lambda(docker_env: dict[str, str], dep: Deployment) -> Iterator[LocalLambda]:
+    """One `sam local start-lambda` for the module: every function's warm container made once."""
+    with samlocal_server(docker_env, "lambda", "sam-local-lambda.log") as (base, log_path):
+        yield LocalLambda(base, log_path)
 
 
 # ------------------------------------------------------------------------------ seeding helpers
@@ -419,8 +488,7 @@ def test_every_mapped_event_exists() -> None:
 
 @pytest.mark.parametrize("name", EVENT_FILES)
 def test_sample_event_through_sam_local_invoke(
-    name: str, docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram, tmp_path: Path,
-    request: pytest.FixtureRequest,
+    name: str, local_lambda: LocalLambda, dep: Deployment, fake: FakeInstagram, request: pytest.FixtureRequest,
 ) -> None:
     case = CASES.get(name)
     if case is None:
@@ -428,44 +496,15 @@ def test_sample_event_through_sam_local_invoke(
                     "the data it needs and the result to check")
     ctx = Ctx(dep, fake, account=lambda: request.getfixturevalue("account"), data={"event_name": name})
     event = case.seed(ctx, json.loads((EVENTS / f"{name}.json").read_text()))
-    run = sam_invoke(docker_env, case.function, event, tmp_path)
+    run = local_lambda.invoke(case.function, event)
     case.check(ctx, run.result)
 
 
 # ------------------------------------------------------------------------------ start-api
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (ROOT / ".run" / "sam-local-api.log").open("w")
-    proc = subprocess.Popen(
-        [str(SAMLOCAL), "api", str(port)], env=docker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                httpx.get(f"{base}/nothing-here", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (ROOT / ".run" / "sam-local-api.log").read_text()[-3000:]
-                    pytest.fail(f"sam local start-api did not start:\n{tail}")
-                time.sleep(0.5)
+    with samlocal_server(docker_env, "api", "sam-local-api.log") as (base, _log):
         yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:

@@ -3,7 +3,9 @@ DynamoDB, with the invites table's key schema read from template.yaml."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ class _Loader(yaml.SafeLoader):
 _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+@cache
 def _table_spec() -> dict[str, Any]:
     template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
     props = template["Resources"]["InvitesTable"]["Properties"]
@@ -34,16 +37,22 @@ def _table_spec() -> dict[str, Any]:
             "BillingMode": props["BillingMode"]}
 
 
+@pytest.fixture(scope="module")
+def dynamodb() -> Iterator[Any]:
+    """moto's DynamoDB, in this process, for the module (each test gets a table of its own)."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
+            mp.delenv(name, raising=False)
+        mp.setenv("AWS_ACCESS_KEY_ID", "test")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "test")
+        with mock_aws():
+            yield boto3.resource("dynamodb", region_name="us-east-1")
+
+
 @pytest.fixture
-def repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[InviteRepository]:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="us-east-1")
-        table = ddb.create_table(TableName="igpub-invites", **_table_spec())
-        yield InviteRepository("igpub-invites", table=table)
+def repo(dynamodb: Any) -> InviteRepository:
+    name = f"igpub-invites-{uuid.uuid4().hex[:8]}"
+    return InviteRepository(name, table=dynamodb.create_table(TableName=name, **_table_spec()))
 
 
 def stored(repo: InviteRepository, invite_hash: str) -> dict[str, Any]:
