@@ -24,7 +24,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,38 +81,69 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until_serving(base: str, proc: subprocess.Popen[bytes], log_path: Path, what: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(f"{base}/nothing-here", timeout=2)
-            return
-        except httpx.TransportError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"{what} did not start:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.5)
+class SamLocalServer:
+    """`local/samlocal.sh <command> <port>` (start-lambda or start-api) in its own process group: started
+    at once, waited for when first used, stopped (the whole group) at the end of the module."""
 
-
-@contextmanager
-def samlocal_server(env: dict[str, str], command: str, log_name: str) -> Iterator[tuple[str, Path]]:
-    """`local/samlocal.sh <command> <port>` in its own process group, stopped (the group) at the end."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = ROOT / ".run" / log_name
-    log_path.parent.mkdir(exist_ok=True)
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [str(SAMLOCAL), command, str(port)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    def __init__(self, env: dict[str, str], command: str) -> None:
+        self.command = command
+        self.base = f"http://127.0.0.1:{free_port()}"
+        self.log_path = ROOT / ".run" / f"sam-local-{command}.log"
+        self.log_path.parent.mkdir(exist_ok=True)
+        self._log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [str(SAMLOCAL), command, self.base.rsplit(":", 1)[1]], env=env, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
-        try:
-            wait_until_serving(base, proc, log_path, f"sam local {command}", timeout=600)
-            yield base, log_path
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
+        self._ready = False
+
+    def wait_for_log(self, text: str, timeout: float = 300) -> None:
+        """Until SAM CLI's log shows ``text`` (local/samlocal.sh logs its start line once Docker, the image
+        and the port forwarder are ready)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log_path.read_text(errors="replace"):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"sam local {self.command} did not start:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def ready(self, timeout: float = 600) -> str:
+        deadline = time.monotonic() + timeout
+        while not self._ready:
             try:
-                proc.wait(timeout=30)
+                httpx.get(f"{self.base}/nothing-here", timeout=2)
+                self._ready = True
+            except httpx.TransportError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"sam local {self.command} did not start:\n{self.log_path.read_text()[-3000:]}")
+                time.sleep(0.3)
+        return self.base
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._log.close()
+
+
+@pytest.fixture(scope="module")
+def sam_servers(docker_env: dict[str, str], dep: Deployment) -> Iterator[dict[str, SamLocalServer]]:
+    """One `sam local start-lambda` (every function in a warm container, made at its start) and one
+    `sam local start-api` for the module, starting side by side (the API once the first has set up
+    Docker, the image and the port forwarder, which both use)."""
+    servers: dict[str, SamLocalServer] = {}
+    try:
+        servers["lambda"] = SamLocalServer(docker_env, "lambda")
+        servers["lambda"].wait_for_log("sam local start-lambda on")
+        servers["api"] = SamLocalServer(docker_env, "api")
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
 
 
 class LocalLambda:
@@ -153,10 +183,9 @@ class LocalLambda:
 
 
 @pytest.fixture(scope="module")
-def local_lambda(docker_env: dict[str, str], dep: Deployment) -> Iterator[LocalLambda]:
-    """One `sam local start-lambda` for the module: every function's warm container made once."""
-    with samlocal_server(docker_env, "lambda", "sam-local-lambda.log") as (base, log_path):
-        yield LocalLambda(base, log_path)
+def local_lambda(sam_servers: dict[str, SamLocalServer]) -> LocalLambda:
+    server = sam_servers["lambda"]
+    return LocalLambda(server.ready(), server.log_path)
 
 
 # ------------------------------------------------------------------------------ seeding helpers
@@ -502,9 +531,12 @@ def test_sample_event_through_sam_local_invoke(
 
 # ------------------------------------------------------------------------------ start-api
 @pytest.fixture
-def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) -> Iterator[str]:
-    with samlocal_server(docker_env, "api", "sam-local-api.log") as (base, _log):
-        yield base
+def local_api(sam_servers: dict[str, SamLocalServer], dep: Deployment, fake: FakeInstagram) -> str:
+    base = sam_servers["api"].ready()
+    # `samlocal.sh api` registered its callbacks with the fake app at its start; this test's fake was reset since
+    current = fake.get_config().get("allowed_redirect_uris") or []
+    fake.config(allowed_redirect_uris=[*current, f"{base}/oauth/callback", f"{base}/oauth/facebook/callback"])
+    return base
 
 
 def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:
