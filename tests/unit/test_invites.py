@@ -14,7 +14,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from igpub import invites
+from igpub.connect import invites
 from igpub.repositories.invites import InviteRepository, digest
 from igpub.repositories.states import OAuthState
 
