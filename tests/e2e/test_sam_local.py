@@ -2,7 +2,8 @@
 stand-in) against the deployed local stack, and an account connected through `sam local start-api`.
 
 One `sam local start-lambda` per test run (`local/samlocal.sh lambda`) with warm containers: each
-function's container (and the layer image under it) is made once, at its start, and every event is
+function's container (and the layer image under it) is made once, at its start (begun in the
+background at the session's first e2e test, tests/e2e/conftest.py), and every event is
 an `Invoke` of SAM's local Lambda API through boto3, as `sam local invoke` users' code would call
 the real one. Each event file maps to its function, what it needs in the stack first (seeded
 through the deployed stack: the OAuth flow, the deployed publisher, DynamoDB), and what its result
@@ -17,13 +18,9 @@ IGPUB_REQUIRE_DOCKER=1 (set by .ci/run), where they fail instead.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,111 +36,19 @@ from igpub_cli.api import create_invite, list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 from tests.conftest import sample_event_invite
+from tests.e2e.samlocal_support import Background, SamLocalServer
 from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
 from tests.e2e.test_refresh_e2e import shift_token_times
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-SAMLOCAL = ROOT / "local" / "samlocal.sh"
 DAY = 86400
-NO_ENGINE = 3  # local/samlocal.sh's exit status when no container engine can run here
-
-
-# ------------------------------------------------------------------------------ the engine
-@pytest.fixture(scope="module")
-def docker_env() -> dict[str, str]:
-    """The environment for local/samlocal.sh, with a Docker engine that answers (skip loudly if none)."""
-    env = dict(os.environ)
-    out = subprocess.run([str(SAMLOCAL), "env"], capture_output=True, text=True, env=env, timeout=120)
-    if out.returncode == NO_ENGINE:
-        reason = f"NO CONTAINER ENGINE on this machine, sam local tests not run: {out.stderr.strip()}"
-        if os.environ.get("IGPUB_REQUIRE_DOCKER") == "1":
-            pytest.fail(reason)
-        print(f"\n{'!' * 20} {reason}")
-        pytest.skip(reason)
-    assert out.returncode == 0, out.stderr
-    env["DOCKER_HOST"] = out.stdout.strip().partition("=")[2]
-    image = subprocess.run([str(SAMLOCAL), "image"], capture_output=True, text=True, env=env, timeout=600)
-    assert image.returncode == 0, image.stderr
-    print(f"\nLambda base image: {image.stdout.strip()}")
-    return env
 
 
 @dataclass
 class Invocation:
     result: Any
     logs: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class SamLocalServer:
-    """`local/samlocal.sh <command> <port>` (start-lambda or start-api) in its own process group: started
-    at once, waited for when first used, stopped (the whole group) at the end of the module."""
-
-    def __init__(self, env: dict[str, str], command: str) -> None:
-        self.command = command
-        self.base = f"http://127.0.0.1:{free_port()}"
-        self.log_path = ROOT / ".run" / f"sam-local-{command}.log"
-        self.log_path.parent.mkdir(exist_ok=True)
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen(
-            [str(SAMLOCAL), command, self.base.rsplit(":", 1)[1]], env=env, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        self._ready = False
-
-    def wait_for_log(self, text: str, timeout: float = 300) -> None:
-        """Until SAM CLI's log shows ``text`` (local/samlocal.sh logs its start line once Docker, the image
-        and the port forwarder are ready)."""
-        deadline = time.monotonic() + timeout
-        while text not in self.log_path.read_text(errors="replace"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"sam local {self.command} did not start:\n{self.log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-
-    def ready(self, timeout: float = 600) -> str:
-        deadline = time.monotonic() + timeout
-        while not self._ready:
-            try:
-                httpx.get(f"{self.base}/nothing-here", timeout=2)
-                self._ready = True
-            except httpx.TransportError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"sam local {self.command} did not start:\n{self.log_path.read_text()[-3000:]}")
-                time.sleep(0.3)
-        return self.base
-
-    def stop(self) -> None:
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._log.close()
-
-
-@pytest.fixture(scope="module")
-def sam_servers(docker_env: dict[str, str], dep: Deployment) -> Iterator[dict[str, SamLocalServer]]:
-    """One `sam local start-lambda` (every function in a warm container, made at its start) and one
-    `sam local start-api` for the module, starting side by side (the API once the first has set up
-    Docker, the image and the port forwarder, which both use)."""
-    servers: dict[str, SamLocalServer] = {}
-    try:
-        servers["lambda"] = SamLocalServer(docker_env, "lambda")
-        servers["lambda"].wait_for_log("sam local start-lambda on")
-        servers["api"] = SamLocalServer(docker_env, "api")
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
 
 
 class LocalLambda:
@@ -180,6 +85,12 @@ class LocalLambda:
             if until in text or time.monotonic() > deadline:
                 return text
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def sam_servers(sam_local_background: Background) -> dict[str, SamLocalServer]:
+    """The session's `sam local start-lambda` and `start-api` (tests/e2e/conftest.py started them early)."""
+    return sam_local_background.result().servers
 
 
 @pytest.fixture(scope="module")
