@@ -166,3 +166,24 @@ def first_comment_run(w: World, post_id: str) -> dict[str, object]:
     from igpub.publishing import first_comment
 
     return dict(first_comment.run(w.deps, post_id))
+
+
+# ------------------------------------------- 7: Prepare alone never leaves a post in creating with nothing to move it
+def test_prepare_for_an_unknown_account_records_the_post_failed(w: World) -> None:
+    from igpub.publishing import workflow
+
+    out = workflow.prepare(w.deps, "p1", {**w.request(), "account_id": "17841400000000000"}, A)
+    assert out["status"] == "failed" and out["code"] == "no_account"
+    rec = w.rec("p1")
+    assert rec.status == "failed" and rec.failure_code == "no_account" and rec.failure_reason == out["reason"]
+
+
+def test_a_publish_in_flight_never_sends_for_a_post_cancelled_meanwhile(w: World) -> None:
+    from igpub.publishing import workflow
+
+    workflow.prepare(w.deps, "p1", w.request(), A)
+    assert workflow.create(w.deps, "p1", A)["status"] == "finished"
+    # igpub cancel clears the post as abandoned (its execution ended) while a Publish task is still running
+    assert w.posts.abandon("p1", w.clock[0], execution_id=A, why="its execution aborted") is not None
+    assert workflow.publish(w.deps, "p1", A)["status"] == "cancelled"
+    assert w.media() == [] and w.rec("p1").status == "cancelled"

@@ -30,7 +30,7 @@ from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.publishing.polling import not_owner
 from igpub.publishing.request import PostRequest
 from igpub.repositories.idempotency import PublishInProgress
-from igpub.repositories.posts import NotOwner, PostRecord
+from igpub.repositories.posts import FINAL, NotOwner, PostRecord
 
 QUOTA_UNKNOWN_WAIT_S = 3600
 DEFINITIVE_REFUSALS = (
@@ -49,7 +49,7 @@ class NotFinal(Exception):
 
 def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = load(deps, post_id)
-    if rec.execution_id != execution_id:
+    if rec.execution_id != execution_id or rec.status == "cancelled":
         return not_owner(rec, execution_id)
     if rec.status == "published":
         return _published_outcome(rec)
@@ -112,7 +112,11 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                 # FINISHED, but the earlier attempt may still land at Instagram: give it time first
                 deps.posts.update(rec.post_id, deps.clock(), verified_at=int(deps.clock()))
                 raise NotFinal(wait(Status.VERIFY, delay - since))
-        deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
+        try:  # recorded before the call, and only while the post is still this execution's and not final
+            deps.posts.set_status(rec.post_id, deps.clock(), rec.execution_id, "processing", unless=FINAL,
+                                  publish_attempted_at=int(deps.clock()))
+        except NotOwner:
+            raise NotFinal(not_owner(deps.posts.get(rec.post_id) or rec, rec.execution_id)) from None
         sent = True
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
