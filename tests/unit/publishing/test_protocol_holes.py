@@ -187,3 +187,33 @@ def test_a_publish_in_flight_never_sends_for_a_post_cancelled_meanwhile(w: World
     assert w.posts.abandon("p1", w.clock[0], execution_id=A, why="its execution aborted") is not None
     assert workflow.publish(w.deps, "p1", A)["status"] == "cancelled"
     assert w.media() == [] and w.rec("p1").status == "cancelled"
+
+
+# ---------------------------------------------- 6: a first comment whose create lands late is not made twice
+def test_a_comment_create_that_lands_after_the_client_gave_up_is_not_made_again(fake: FakeInstagram) -> None:
+    import time
+
+    with world(fake, http_timeout_s=0.3) as w:
+        out = w.run("p1", A, request=w.request("with a comment", first_comment="first!"))
+        assert w.rec("p1").status == "published", dump(out)
+        with fake.app.store.lock:
+            fake.app.store.comments.clear()
+        rec = w.rec("p1")
+        w.posts.update("p1", w.clock[0], first_comment_status="pending", remove=(
+            "first_comment_id", "first_comment_attempted_at", "first_comment_unknown_at", "first_comment_reason"),
+            first_comment_attempts=0)
+        # Instagram takes 1 s to create it; igpub's client gives up after 0.3 s
+        fake.faults({"match": r"^POST /\d+/comments$", "kind": "timeout", "seconds": 1.0, "times": 1})
+        outs = [first_comment_run(w, "p1")]
+        assert outs[0]["status"] == "retry_comment"
+        w.advance(float(outs[0]["wait_s"]))  # type: ignore[arg-type]
+        outs.append(first_comment_run(w, "p1"))  # the create has not landed yet: nothing to find
+        time.sleep(1.2)  # now it lands
+        while outs[-1]["status"] == "retry_comment":
+            w.advance(float(outs[-1]["wait_s"]))  # type: ignore[arg-type]
+            outs.append(first_comment_run(w, "p1"))
+        assert outs[-1]["first_comment_status"] == "posted", outs
+        with fake.app.store.lock:
+            texts = [c.text for c in fake.app.store.comments.values() if c.media_id == rec.media_id]
+        assert texts == ["first!"]  # once, though the first create landed after the client gave up
+        assert [o["status"] for o in outs] == ["retry_comment", "retry_comment", "commented"]  # waited, then found

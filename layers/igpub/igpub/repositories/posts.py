@@ -79,6 +79,7 @@ class PostRecord(BaseModel):
     first_comment_reason: str | None = None
     first_comment_attempted_at: int | None = None
     first_comment_attempts: int = 0
+    first_comment_unknown_at: int | None = None  # when a comment create ended without an answer
     created_at: str
     updated_at: str
     started_at: int
