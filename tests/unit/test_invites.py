@@ -1,40 +1,22 @@
 """Invite rules, offline: the real repository (its condition expressions) against moto's in-process
-DynamoDB, with the invites table's key schema read from template.yaml."""
+DynamoDB, with the invites table's key schema read from template.yaml (tests/unit/dynamo.py)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import yaml
 from moto import mock_aws
 
 from igpub.connect import invites
 from igpub.repositories.invites import InviteRepository, digest
 from igpub.repositories.states import OAuthState
+from tests.unit.dynamo import table_spec
 
 NOW = 1_800_000_000
-ROOT = Path(__file__).resolve().parents[2]
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
-
-
-@cache
-def _table_spec() -> dict[str, Any]:
-    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-    props = template["Resources"]["InvitesTable"]["Properties"]
-    return {"AttributeDefinitions": props["AttributeDefinitions"], "KeySchema": props["KeySchema"],
-            "BillingMode": props["BillingMode"]}
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +34,7 @@ def dynamodb() -> Iterator[Any]:
 @pytest.fixture
 def repo(dynamodb: Any) -> InviteRepository:
     name = f"igpub-invites-{uuid.uuid4().hex[:8]}"
-    return InviteRepository(name, table=dynamodb.create_table(TableName=name, **_table_spec()))
+    return InviteRepository(name, table=dynamodb.create_table(TableName=name, **table_spec("InvitesTable")))
 
 
 def stored(repo: InviteRepository, invite_hash: str) -> dict[str, Any]:

@@ -178,7 +178,9 @@ def test_failed_posts_above_the_threshold_raise_an_alarm(
     # an alarm cannot sum here)
     deps, _posts = publish_deps(PublishClient("FINISHED"), attempted_at=None)
     capsys.readouterr()
-    outcome = failures.fail(deps, "p1", {"status": "failed", "reason": "refused", "code": "media_rejected"}, None)
+    outcome = failures.fail(
+        deps, "p1", {"status": "failed", "reason": "refused", "code": "media_rejected"}, None, execution_id="e1"
+    )
     assert outcome["status"] == "failed"
     emitted = _emitted_metrics(capsys.readouterr().out)
     wanted = {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"], "Dimensions": alarm["Dimensions"]}
