@@ -68,6 +68,9 @@ class PostRecord(BaseModel):
     first_comment_reason: str | None = None
     first_comment_attempted_at: int | None = None
     first_comment_attempts: int = 0
+    # igpub.media.prepare: one entry per prepared item {index, original, rendition, summary} (the original
+    # key is kept; request.media[index] then names the rendition)
+    media_prepared: list[dict[str, Any]] = Field(default_factory=list)
     created_at: str
     updated_at: str
     started_at: int
