@@ -130,24 +130,18 @@ def _blurred_fill(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def _render(img: Image.Image, g: Geometry, fill: str) -> Image.Image:
-    cw, ch = g.canvas
     ow, oh = g.out
-    sx, sy = ow / cw, oh / ch
     kept = img.crop(g.crop) if g.crop != (0, 0, *g.src) else img
-    kw, kh = max(1, round(kept.width * sx)), max(1, round(kept.height * sy))
-    if g.action != "padded":
-        kw, kh = ow, oh
+    if g.action != "padded":  # kept or cropped: the box becomes the output (its ratio is the output's)
+        if kept.size != (ow, oh):
+            kept = kept.resize((ow, oh), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        return kept
+    s = min(ow / kept.width, oh / kept.height)  # the whole picture inside the output, bars around it
+    kw, kh = min(ow, max(1, round(kept.width * s))), min(oh, max(1, round(kept.height * s)))
     if (kw, kh) != kept.size:
         kept = kept.resize((kw, kh), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    if g.action != "padded":
-        return kept
-    if fill == "blur":
-        canvas = _blurred_fill(kept, (ow, oh))
-    else:
-        canvas = Image.new("RGB", (ow, oh), fill)
-    x = min(ow - kw, max(0, round(g.offset[0] * sx)))
-    y = min(oh - kh, max(0, round(g.offset[1] * sy)))
-    canvas.paste(kept, (x, y))
+    canvas = _blurred_fill(kept, (ow, oh)) if fill == "blur" else Image.new("RGB", (ow, oh), fill)
+    canvas.paste(kept, ((ow - kw) // 2, (oh - kh) // 2))
     return canvas
 
 

@@ -28,6 +28,7 @@ from typing import Literal
 
 __all__ = [
     "FEED_RANGE",
+    "STORY_RANGE",
     "IMAGE_MAX_BYTES",
     "MAX_WIDTH",
     "MIN_WIDTH",
@@ -86,6 +87,9 @@ class RatioRange:
 
 
 FEED_RANGE = RatioRange(Fraction(4, 5), Fraction(191, 100))
+# Story images: Meta only recommends 9:16; igpub keeps the ratio within the story video range (0.1:1 .. 10:1),
+# so that scaling to 320 .. 1440 px wide never makes a picture taller than a JPEG can be (65,500 px).
+STORY_RANGE = RatioRange(Fraction(1, 10), Fraction(10, 1))
 
 
 def ratio_text(r: Fraction | float) -> str:
@@ -138,6 +142,7 @@ class Geometry:
     offset: tuple[int, int]
     out: tuple[int, int]
     action: Literal["kept", "padded", "cropped"]
+    goal: Fraction | None = None  # the ratio aimed at when padded or cropped (the output keeps it exactly)
 
     def describe(self) -> str:
         """``3.00:1 padded to 1.91:1`` / ``cropped`` / ``''`` when the ratio was kept; then the scaling."""
@@ -182,6 +187,7 @@ def fit_geometry(
     canvas = (w, h)
     offset = (0, 0)
     action: Literal["kept", "padded", "cropped"] = "kept"
+    goal: Fraction | None = None
     if target is not None and not target.contains(w, h):
         r = Fraction(w, h)
         too_wide = r > target.hi
@@ -209,14 +215,17 @@ def fit_geometry(
                 ch = _clamp(math.floor(w * goal.denominator / goal.numerator), 1, h)
                 top = _clamp(round(fy * h - ch / 2), 0, h - ch)
                 crop, canvas, action = (0, top, w, top + ch), (w, ch), "cropped"
-    out = _scaled(canvas, widths, bounds)
-    return Geometry(src=(w, h), crop=crop, canvas=canvas, offset=offset, out=out, action=action)
+    out = _scaled(canvas, widths, bounds, goal)
+    return Geometry(src=(w, h), crop=crop, canvas=canvas, offset=offset, out=out, action=action, goal=goal)
 
 
-def _scaled(canvas: tuple[int, int], widths: tuple[int, int], bounds: RatioRange | None) -> tuple[int, int]:
+def _scaled(
+    canvas: tuple[int, int], widths: tuple[int, int], bounds: RatioRange | None, goal: Fraction | None = None
+) -> tuple[int, int]:
     cw, ch = canvas
     ow = _clamp(cw, *widths)
-    oh = max(1, round(ch * ow / cw))
+    # padded or cropped: the exact goal ratio (a small canvas's integer rounding would be magnified by scaling)
+    oh = max(1, round(ow / goal if goal is not None else ch * ow / cw))
     if bounds is not None:  # rounding the height must not step outside the range
         while Fraction(ow, oh) > bounds.hi:
             oh += 1
@@ -227,9 +236,10 @@ def _scaled(canvas: tuple[int, int], widths: tuple[int, int], bounds: RatioRange
 
 def item_target(role: ImageRole, first: tuple[int, int] | None) -> tuple[RatioRange | None, RatioRange | None]:
     """(target, bounds) for an image: feed images aim at the feed range, carousel items 2..n at the first
-    item's ratio (``first``: its output size) within the feed range; stories keep their ratio."""
+    item's ratio (``first``: its output size) within the feed range; stories keep their ratio (within
+    ``STORY_RANGE``)."""
     if role == "story":
-        return None, None
+        return STORY_RANGE, STORY_RANGE
     if first is None:
         return FEED_RANGE, FEED_RANGE
     r0 = min(max(Fraction(*first), FEED_RANGE.lo), FEED_RANGE.hi)  # a 9:16 video first: the nearest feed ratio

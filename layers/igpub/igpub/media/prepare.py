@@ -92,7 +92,10 @@ def prepare_post(deps: MediaDeps, post_id: str, then: dict[str, Any]) -> Outcome
         new_request = req.model_copy(update={"media": media})
         # saved after each item: a retried task does not prepare an item twice
         deps.posts.update(
-            post_id, deps.clock(), request=json.dumps(new_request.model_dump(mode="json"), sort_keys=True), media_prepared=done
+            post_id,
+            deps.clock(),
+            request=json.dumps(new_request.model_dump(mode="json"), sort_keys=True),
+            media_prepared=done,
         )
         logger.info("media prepared", extra={"post_id": post_id, "index": i, "summary": entry_or_none["summary"]})
     return dict(then)  # type: ignore[return-value]
@@ -189,7 +192,9 @@ def plan_post(peek: Callable[[str], Any], req: PostRequest) -> tuple[list[str], 
             continue
         carousel_first = first if spec.name == "carousel" and i else None
         if item.type == "image":
-            p = plan.plan_image(got.head, got.size, role=spec.image_role, fit=req.fit, first=carousel_first, name=item.key)
+            p = plan.plan_image(
+                got.head, got.size, role=spec.image_role, fit=req.fit, first=carousel_first, name=item.key
+            )
             if not p.work and not p.problems:
                 problems += media_check.check_image(got.head, got.size, role=spec.image_role, name=item.key)
         else:

@@ -179,7 +179,7 @@ def prepare_video(
     args = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(src)]
     args += ["-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1", "-map_chapters", "-1", "-dn", "-sn"]
     if remux:
-        args += ["-c", "copy"]
+        args += ["-c", "copy"] + (["-tag:v", "hvc1"] if p.video_codec == "hevc" else [])
         notes.append(f"{label} re-muxed, moov atom at the front")
     else:
         fps = p.fps or 30.0
