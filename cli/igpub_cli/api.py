@@ -20,9 +20,9 @@ from typing import Any
 
 from igpub import invites
 from igpub.accounts import Account
-from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
-from igpub.publishing.request import PAST_TOLERANCE, PostRequest, parse_request, schedule_problems
+from igpub.publishing.media_check import HEAD_BYTES
+from igpub.publishing.request import PAST_TOLERANCE, PostRequest, infer_media_type, parse_request, schedule_problems
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.hashtags import HashtagRepository
 from igpub.repositories.invites import InviteRepository
@@ -50,6 +50,7 @@ __all__ = [
     "list_posts",
     "load_requests",
     "only_active_account",
+    "plan_file",
     "post_insights",
     "preflight",
     "publish_many",
@@ -249,20 +250,35 @@ def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 2
     return posts_repo(dep).recent(account_id=account_id, limit=limit)
 
 
-def upload_media(dep: Deployment, path: Path, *, prefix: str) -> str:
-    """Upload a local file to the media bucket after checking it; returns its key."""
+def plan_file(path: Path, *, kind: str = "image", fit: str = "pad", first: tuple[int, int] | None = None,
+              index: int = 0) -> tuple[list[str], list[str], tuple[int, int] | None]:
+    """What igpub will do to a local file before Instagram sees it (igpub.media.plan, from its first bytes):
+    (work, problems, output size when known). Formats, ratios, sizes and codecs igpub fixes are work, not
+    problems; ``fit="refuse"`` keeps an out-of-range ratio a problem."""
+    from igpub.media import plan
+    from igpub.publishing.kinds import KINDS
+
     check_files([path])
-    data = path.read_bytes()
-    kind = media_check.sniff(data[:65536])
-    problems: list[str] = []
-    if kind == "jpeg":
-        problems = media_check.check_image(data, len(data), role="feed", name=path.name)
-    elif kind in ("mp4", "mov"):
-        problems = media_check.check_video(data[:65536], len(data), role="reel", name=path.name)
+    spec = KINDS[kind]  # type: ignore[index]
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    if plan.image_facts(head).format in plan.IMAGE_FORMATS:
+        p = plan.plan_image(head, size, role=spec.image_role, fit=fit, first=first if index else None,  # type: ignore[arg-type]
+                            name=path.name)
+    elif plan.video_facts(head).format != "unknown" or infer_media_type(path.name) == "video":
+        p = plan.plan_video(head, size, role=spec.video_role, name=path.name)
     else:
-        problems = [f"{path.name} is neither a JPEG image nor an MP4/MOV video"]
+        p = plan.ItemPlan([], [f"{path.name} is neither an image nor a video igpub can read"])
+    return p.work, p.problems, p.out
+
+
+def upload_media(dep: Deployment, path: Path, *, prefix: str, kind: str = "image", fit: str = "pad") -> str:
+    """Upload a local file to the media bucket after checking it (igpub prepares what needs it); returns its key."""
+    _, problems, _ = plan_file(path, kind=kind, fit=fit)
     if problems:
         raise RequestInvalid(problems)
+    data = path.read_bytes()
     key = f"{prefix}/{path.name}"
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     dep.client("s3").put_object(Bucket=dep.output("MediaBucketName"), Key=key, Body=data, ContentType=content_type)

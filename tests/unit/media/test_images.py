@@ -191,5 +191,5 @@ def test_twelve_mb_noise_jpeg_comes_under_eight() -> None:
 
 
 def test_not_an_image_is_refused_with_the_name() -> None:
-    with pytest.raises(UnreadableImage, match="notes.txt is not an image"):
+    with pytest.raises(UnreadableImage, match=r"notes\.txt is not an image"):
         prepare_image(b"hello", name="notes.txt")

@@ -14,7 +14,7 @@ from igpub.media.video import ffmpeg_exe, prepare_video, probe
 
 
 def make(path: Path, *args: str) -> Path:
-    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True)  # noqa: S603
+    subprocess.run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", *args, str(path)], check=True)
     return path
 
 

@@ -28,10 +28,10 @@ from typing import Literal
 
 __all__ = [
     "FEED_RANGE",
-    "STORY_RANGE",
     "IMAGE_MAX_BYTES",
     "MAX_WIDTH",
     "MIN_WIDTH",
+    "STORY_RANGE",
     "VIDEO_FPS",
     "VIDEO_MAX_BITRATE",
     "VIDEO_MAX_BYTES",
@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 Fit = Literal["pad", "crop", "refuse"]
+IMAGE_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "HEIF", "AVIF"})
 ImageRole = Literal["feed", "story"]
 VideoRole = Literal["reel", "story", "carousel"]
 

@@ -11,7 +11,6 @@ from typing import Any
 from igpub.observability import logger
 from igpub.publishing.deps import Deps
 from igpub.publishing.errors import RequestInvalid
-from igpub.publishing.kinds import KINDS
 from igpub.publishing.outcome import Outcome, Status, failed
 from igpub.publishing.request import PostRequest, parse_request
 from igpub.repositories.posts import PostRecord, PostStatus, iso
