@@ -11,8 +11,12 @@ runs as a subprocess on files in the function's ephemeral storage.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,9 +45,20 @@ class UnreadableVideo(ValueError):
     """ffmpeg cannot read it, or the result would not fit (the message names the file and what to do)."""
 
 
+@functools.cache
 def ffmpeg_exe() -> str:
+    """imageio-ffmpeg's binary. A deployment package can lose the file's execute bit (zip tools, and
+    Lambda's read-only code folder cannot chmod it): then a copy in the temporary folder is made executable."""
     import imageio_ffmpeg
 
+    binaries = Path(imageio_ffmpeg.__file__).parent / "binaries"
+    found = sorted(binaries.glob("ffmpeg-*"))
+    if found and not os.access(found[0], os.X_OK):
+        copy = Path(tempfile.gettempdir()) / found[0].name
+        if not os.access(copy, os.X_OK):
+            shutil.copyfile(found[0], copy)
+            copy.chmod(0o755)
+        return str(copy)
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
