@@ -142,6 +142,7 @@ def video(tmp: Path, name: str, *args: str) -> bytes:
 def test_reel_from_vp9_webm_and_story_from_late_moov(
     dep: Deployment, fake: FakeInstagram, account: Account, tmp_path: Path
 ) -> None:
+    fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "REELS": 0.5, "STORIES_VIDEO": 0.5})
     src = ["-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=4", "-f", "lavfi", "-i", "sine=d=4"]
     webm = video(tmp_path, "a.webm", *src, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-c:a", "libopus")
     late = video(tmp_path, "b.mp4", *src, "-c:v", "libx264", "-c:a", "aac")
