@@ -151,7 +151,8 @@ class Geometry:
         sw, sh = self.src
         if self.action != "kept":
             cw, ch = self.canvas
-            parts.append(f"{ratio_text(Fraction(sw, sh))} {self.action} to {ratio_text(Fraction(cw, ch))}")
+            goal = self.goal if self.goal is not None else Fraction(cw, ch)
+            parts.append(f"{ratio_text(Fraction(sw, sh))} {self.action} to {ratio_text(goal)}")
         if self.out[0] != self.canvas[0]:
             parts.append(
                 f"{'scaled down' if self.out[0] < self.canvas[0] else 'scaled up'} to {self.out[0]}x{self.out[1]}"
