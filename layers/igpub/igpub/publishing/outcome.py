@@ -85,6 +85,7 @@ class Outcome(TypedDict, total=False):
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
     first_comment_status: str  # COMMENTED: posted | failed | none
     first_comment_id: str | None  # COMMENTED (posted)
+    then: dict[str, object]  # PREPARE_MEDIA: what PrepareMedia answers once the media are prepared (READY/SCHEDULED)
 
 
 def failed(reason: str, code: str = "failed") -> Outcome:
