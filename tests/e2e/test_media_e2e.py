@@ -5,12 +5,14 @@ the fake Instagram, whose checks accept every rendition; the originals stay as t
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from igpub.accounts import Account
@@ -167,3 +169,26 @@ def test_short_video_is_refused_with_range_and_length(
     assert rec.status == "failed"
     assert "2.0 s long; Instagram takes reel videos of 3 s to 15 min" in (rec.failure_reason or "")
     assert fake.media(account.account_id) == []
+
+
+def test_cli_prints_the_plan_posts_a_png_and_shows_what_was_done(
+    dep: Deployment, fake: FakeInstagram, account: Account, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from igpub_cli.main import main
+
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (3000, 1000), (5, 80, 160)).save(wide)
+    assert main(["post", "--account", account.account_id, "--file", str(wide), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines() == ["wide.png: PNG -> JPEG, 3.00:1 padded to 1.91:1, 3000 px wide -> 1440"]
+    assert fake.media(account.account_id) == []  # --dry-run: nothing uploaded or started
+    assert main(["post", "--account", account.account_id, "--file", str(wide), "--fill", "white"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("wide.png: PNG -> JPEG, 3.00:1 padded to 1.91:1")
+    assert "-> PrepareMedia" in out and "permalink: https://www.instagram.com/p/" in out
+    assert main(["posts", "--json"]) == 0
+    [done] = json.loads(capsys.readouterr().out)[0]["media_prepared"]
+    assert done["original"].endswith("/wide.png") and done["rendition"].endswith("/wide.png.ig.jpg")
+    assert done["summary"].startswith("PNG -> JPEG, 3.00:1 padded to 1.91:1, scaled down to 1440x754")
+    assert main(["posts"]) == 0
+    assert "wide.png: PNG -> JPEG" in capsys.readouterr().out
