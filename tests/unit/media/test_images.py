@@ -102,6 +102,8 @@ def test_every_output_meets_the_image_specs_and_the_original_is_untouched(
     assert data == before  # the original is never changed
     w2, h2 = check_output(out.data, role=role, first=first if role == "feed" else None)
     assert (out.width, out.height) == (w2, h2)
+    if role == "story" or first is None:  # a rendition needs no more work: preparing is idempotent
+        assert plan.image_work(plan.image_facts(out.data), len(out.data), role=role, fit=fit) == []  # type: ignore[arg-type]
     if fmt != "JPEG":
         assert out.notes[0] == f"{fmt} -> JPEG"
     if role == "story":
