@@ -52,7 +52,8 @@ def plan_file(path: Path, *, kind: str = "image", fit: str = "pad", first: tuple
         p = plan.plan_image(head, size, role=spec.image_role, fit=fit, first=first if index else None,  # type: ignore[arg-type]
                             name=path.name)
     elif plan.video_facts(head).format != "unknown" or infer_media_type(path.name) == "video":
-        p = plan.plan_video(head, size, role=spec.video_role, name=path.name)
+        p = plan.plan_video(head, size, role=spec.video_role, name=path.name, first=first if index else None,
+                            fit=fit)  # type: ignore[arg-type]
     else:
         p = plan.ItemPlan([], [f"{path.name} is neither an image nor a video igpub can read"])
     return p.work, p.problems, p.out

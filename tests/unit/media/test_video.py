@@ -103,3 +103,20 @@ def test_out_of_range_duration_is_refused_with_range_and_length(tmp_path: Path) 
     with pytest.raises(plan.NoFit, match=r"short.mp4 is 2.0 s long; Instagram takes story videos of 3 s to 1 min"):
         prepare_video(short, tmp_path / "o.mp4", role="story", name="short.mp4")
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("fit", ["pad", "crop"])
+def test_carousel_video_is_fitted_to_the_first_items_ratio(tmp_path: Path, fit: str) -> None:
+    from fractions import Fraction
+
+    src = make(tmp_path / "wide.mp4", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=3", "-c:v", "libx264",
+               "-movflags", "+faststart")
+    head = src.read_bytes()[: 128 * 1024]
+    work = plan.plan_video(head, src.stat().st_size, role="carousel", name="wide.mp4", first=(1080, 1350),
+                           fit=fit).work  # type: ignore[arg-type]
+    assert work == [f"1.78:1 {'padded' if fit == 'pad' else 'cropped'} to the first item's 4:5"]
+    r = prepare_video(src, tmp_path / "o.mp4", role="carousel", target=Fraction(4, 5), fit=fit)  # type: ignore[arg-type]
+    assert r.width and r.height and abs(Fraction(r.width, r.height) - Fraction(4, 5)) <= Fraction(1, 100)
+    assert (r.width > 400) == (fit == "pad")  # padding keeps the full width; cropping cuts the sides
+    assert plan.plan_video(r.path.read_bytes()[: 256 * 1024], r.size, role="carousel", name="o.mp4",
+                           first=(1080, 1350)).work == []

@@ -244,7 +244,7 @@ def item_target(role: ImageRole, first: tuple[int, int] | None) -> tuple[RatioRa
         return STORY_RANGE, STORY_RANGE
     if first is None:
         return FEED_RANGE, FEED_RANGE
-    r0 = min(max(Fraction(*first), FEED_RANGE.lo), FEED_RANGE.hi)  # a 9:16 video first: the nearest feed ratio
+    r0 = carousel_ratio(first)  # a 9:16 video first: the nearest feed ratio
     return RatioRange(r0, r0), FEED_RANGE
 
 
@@ -585,7 +585,21 @@ def plan_image(
     return ItemPlan(work, problems, out)
 
 
-def plan_video(head: bytes, size: int, *, role: VideoRole, name: str) -> ItemPlan:
+def carousel_ratio(first: tuple[int, int]) -> Fraction:
+    """The ratio items 2..n of a carousel are fitted to: the first item's, within the feed range."""
+    return min(max(Fraction(*first), FEED_RANGE.lo), FEED_RANGE.hi)
+
+
+def plan_video(
+    head: bytes,
+    size: int,
+    *,
+    role: VideoRole,
+    name: str,
+    first: tuple[int, int] | None = None,
+    fit: Fit = "pad",
+) -> ItemPlan:
+    """``first``: the first carousel item's size (a carousel video 2..n is fitted to its ratio, within 1 %)."""
     facts = video_facts(head)
     if facts.format in ("jpeg", "png", "gif", "webp", "tiff", "bmp", "heif", "avif"):
         return ItemPlan([], [f"{name} is an image ({facts.format.upper()}), not a video"])
@@ -598,7 +612,13 @@ def plan_video(head: bytes, size: int, *, role: VideoRole, name: str) -> ItemPla
             f"{_seconds(hi)}, and igpub never changes a video's length: {fix}"
         )
     out = (facts.width, facts.height) if facts.width and facts.height else None
-    return ItemPlan(video_work(facts, size, role=role), problems, out)
+    work = video_work(facts, size, role=role)
+    if first is not None and out is not None and fit != "refuse":
+        r, r0 = Fraction(*out), carousel_ratio(first)
+        if abs(r - r0) > r0 / 100:
+            verb = "padded" if fit == "pad" else "cropped"
+            work.append(f"{ratio_text(r)} {verb} to the first item's {ratio_text(r0)}")
+    return ItemPlan(work, problems, out)
 
 
 def _seconds(s: float) -> str:

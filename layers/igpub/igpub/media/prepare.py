@@ -155,13 +155,14 @@ def _prepare_item(
             deps.media.download(original, str(src))
         with src.open("rb") as f:
             head = f.read(HEAD_BYTES)
-        p = plan.plan_video(head, src.stat().st_size, role=spec.video_role, name=name)
+        p = plan.plan_video(head, src.stat().st_size, role=spec.video_role, name=name, first=first, fit=req.fit)
         if p.problems:
             raise plan.NoFit(p.problems[0])
         if not p.work and fetched is None:
             return None, p.out
         dst = Path(tmp) / "rendition.mp4"
-        v = prepare_video(src, dst, role=spec.video_role, name=name)
+        target = plan.carousel_ratio(first) if first is not None else None
+        v = prepare_video(src, dst, role=spec.video_role, name=name, target=target, fit=req.fit)
         key = rendition_key(original, "video")
         deps.media.upload_file(key, str(dst), "video/mp4")
     entry = {"index": i, "original": original, "rendition": key, "summary": v.summary, "bytes": v.size}
@@ -198,7 +199,9 @@ def plan_post(peek: Callable[[str], Any], req: PostRequest) -> tuple[list[str], 
             if not p.work and not p.problems:
                 problems += media_check.check_image(got.head, got.size, role=spec.image_role, name=item.key)
         else:
-            p = plan.plan_video(got.head, got.size, role=spec.video_role, name=item.key)
+            p = plan.plan_video(
+                got.head, got.size, role=spec.video_role, name=item.key, first=carousel_first, fit=req.fit
+            )
             if not p.work and not p.problems:
                 problems += media_check.check_video(got.head, got.size, role=spec.video_role, name=item.key)
         if i == 0:

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from igpub.media.plan import (
@@ -26,9 +27,11 @@ from igpub.media.plan import (
     VIDEO_MAX_BYTES,
     VIDEO_MAX_WIDTH,
     VIDEO_SECONDS,
+    Fit,
     NoFit,
     VideoRole,
     mb,
+    ratio_text,
     video_facts,
 )
 
@@ -175,9 +178,13 @@ def prepare_video(
     role: VideoRole,
     name: str = "the video",
     exe: str | None = None,
+    target: Fraction | None = None,
+    fit: Fit = "pad",
 ) -> VideoRendition:
-    """Write the rendition of ``src`` to ``dst`` (an ``.mp4`` path). Raises :class:`UnreadableVideo`, or
-    ``igpub.media.plan.NoFit`` when the duration is outside the kind's range."""
+    """Write the rendition of ``src`` to ``dst`` (an ``.mp4`` path). ``target``: the ratio a carousel video
+    2..n is fitted to (the first item's), by ``fit`` (``pad`` with black bars, or ``crop`` around the centre;
+    within 1 % nothing is done). Raises :class:`UnreadableVideo`, or ``igpub.media.plan.NoFit`` when the
+    duration is outside the kind's range."""
     exe = exe or ffmpeg_exe()
     try:
         p = probe(src, exe=exe)
@@ -190,7 +197,18 @@ def prepare_video(
         label = video_facts(f.read(64 * 1024)).format.upper()
     label = {"UNKNOWN": p.container.split(",")[0].upper()}.get(label, label)
     notes: list[str] = []
-    remux = _fits_streams(p, size, role)
+    shape = shape_note = ""
+    if target is not None and fit != "refuse" and p.width and p.height:
+        dw, dh = (p.height, p.width) if p.rotation in (90, 270) else (p.width, p.height)
+        r = Fraction(dw, dh)
+        if abs(r - target) > target / 100:
+            t = float(target)
+            if fit == "pad":
+                shape = f"pad='max(iw,ceil(ih*{t:.6f}/2)*2)':'max(ih,ceil(iw/{t:.6f}/2)*2)':(ow-iw)/2:(oh-ih)/2:black,"
+            else:
+                shape = f"crop='min(iw,floor(ih*{t:.6f}/2)*2)':'min(ih,floor(iw/{t:.6f}/2)*2)',"
+            shape_note = f"{ratio_text(r)} {'padded' if fit == 'pad' else 'cropped'} to {ratio_text(target)}"
+    remux = _fits_streams(p, size, role) and not shape
     args = [exe, "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i", str(src)]
     args += ["-map", "0:v:0", "-map", "0:a:0?", "-map_metadata", "-1", "-map_chapters", "-1", "-dn", "-sn"]
     if remux:
@@ -201,7 +219,7 @@ def prepare_video(
         out_fps = min(max(round(fps), int(VIDEO_FPS[0])), int(VIDEO_FPS[1]))
         limit_bps = int(VIDEO_MAX_BYTES[role] * 8 * 0.92 / max(p.duration, 0.1)) - AUDIO_BITRATE
         ceiling = max(500_000, min(VIDEO_CEILING, VIDEO_MAX_BITRATE, limit_bps))
-        vf = f"scale='min({VIDEO_MAX_WIDTH},iw)':-2:flags=lanczos,format=yuv420p,fps={out_fps}"
+        vf = f"{shape}scale='min({VIDEO_MAX_WIDTH},iw)':-2:flags=lanczos,format=yuv420p,fps={out_fps}"
         args += [
             "-vf", vf, "-fps_mode", "cfr",
             "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-crf", "21",
@@ -215,6 +233,8 @@ def prepare_video(
             notes.append(f"{p.audio_codec} audio -> AAC")
         if p.fps is None or abs(p.fps - out_fps) > 0.01:
             notes.append(f"{'variable' if p.fps is None else f'{p.fps:g}'} fps -> {out_fps} fps")
+        if shape:
+            notes.append(shape_note)
         if p.width and p.width > VIDEO_MAX_WIDTH:
             notes.append(f"{p.width} px wide -> {VIDEO_MAX_WIDTH}")
     args += ["-movflags", "+faststart", "-f", "mp4", str(dst)]
