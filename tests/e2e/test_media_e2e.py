@@ -238,3 +238,18 @@ def test_cli_prints_the_plan_posts_a_png_and_shows_what_was_done(
     assert done["summary"].startswith("PNG -> JPEG, 3.00:1 padded to 1.91:1, scaled down to 1440x754")
     assert main(["posts"]) == 0
     assert "wide.png: PNG -> JPEG" in capsys.readouterr().out
+
+
+def test_carousel_video_takes_the_first_images_ratio(
+    dep: Deployment, fake: FakeInstagram, account: Account, tmp_path: Path
+) -> None:
+    fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "VIDEO": 0.5})
+    clip = video(tmp_path, "w.mp4", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=4", "-f", "lavfi", "-i",
+                 "sine=d=4", "-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart")
+    photo = put(dep, "portrait.jpg", encode(Image.new("RGB", (1080, 1350), (4, 4, 4)), "JPEG"))
+    key = put(dep, "wide.mp4", clip)
+    rec = run(dep, {"account_id": account.account_id, "kind": "carousel", "media": [{"key": photo}, {"key": key}]})
+    assert rec.status == "published", rec.failure_reason
+    [done] = rec.media_prepared  # the photo fits as it is; only the video is fitted
+    assert done["index"] == 1 and "1.78:1 padded to 4:5" in done["summary"]
+    assert abs(done["width"] / done["height"] - 0.8) < 0.01
