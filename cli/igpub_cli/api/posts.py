@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from igpub.publishing.errors import RequestInvalid
-from igpub.publishing.media_check import HEAD_BYTES
-from igpub.publishing.request import PostRequest, infer_media_type, parse_request
+from igpub.publishing.request import PostRequest, parse_request
 from igpub.repositories.posts import FINAL, PostRecord
-from igpub_cli.api.checks import check_files, preflight
+from igpub_cli.api.checks import preflight
 from igpub_cli.api.deps import Submission, execution_arn, posts_repo
+from igpub_cli.api.uploads import media_file_problems
 from igpub_cli.deployment import Deployment
 
 Progress = Callable[[str], None]
@@ -35,33 +35,9 @@ def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 2
     return posts_repo(dep).recent(account_id=account_id, limit=limit)
 
 
-def plan_file(path: Path, *, kind: str = "image", fit: str = "pad", first: tuple[int, int] | None = None,
-              index: int = 0) -> tuple[list[str], list[str], tuple[int, int] | None]:
-    """What igpub will do to a local file before Instagram sees it (igpub.media.plan, from its first bytes):
-    (work, problems, output size when known). Formats, ratios, sizes and codecs igpub fixes are work, not
-    problems; ``fit="refuse"`` keeps an out-of-range ratio a problem."""
-    from igpub.media import plan
-    from igpub.publishing.kinds import KINDS
-
-    check_files([path])
-    spec = KINDS[kind]  # type: ignore[index]
-    size = path.stat().st_size
-    with path.open("rb") as f:
-        head = f.read(HEAD_BYTES)
-    if plan.image_facts(head).format in plan.IMAGE_FORMATS:
-        p = plan.plan_image(head, size, role=spec.image_role, fit=fit, first=first if index else None,  # type: ignore[arg-type]
-                            name=path.name)
-    elif plan.video_facts(head).format != "unknown" or infer_media_type(path.name) == "video":
-        p = plan.plan_video(head, size, role=spec.video_role, name=path.name, first=first if index else None,
-                            fit=fit)  # type: ignore[arg-type]
-    else:
-        p = plan.ItemPlan([], [f"{path.name} is neither an image nor a video igpub can read"])
-    return p.work, p.problems, p.out
-
-
 def upload_media(dep: Deployment, path: Path, *, prefix: str, kind: str = "image", fit: str = "pad") -> str:
     """Upload a local file to the media bucket after checking it (igpub prepares what needs it); returns its key."""
-    _, problems, _ = plan_file(path, kind=kind, fit=fit)
+    problems = media_file_problems(path, kind, fit=fit)
     if problems:
         raise RequestInvalid(problems)
     data = path.read_bytes()
@@ -95,14 +71,18 @@ def _describe(event: dict[str, Any]) -> str | None:
     if kind.startswith("Choice"):  # routing only; the outcome line already says where it goes
         return None
     if kind.endswith("StateEntered"):
-        return f"-> {event['stateEnteredEventDetails']['name']}"
+        name = event["stateEnteredEventDetails"]["name"]
+        return None if name == "FirstComment" else f"-> {name}"  # said on exit, only when there is one
     if kind.endswith("StateExited"):
         details = event.get("stateExitedEventDetails", {})
         try:
             out = json.loads(details.get("output") or "{}").get("outcome") or {}
         except ValueError:
             out = {}
-        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish", "FirstComment") and out:
+        if details.get("name") == "FirstComment" and out:  # a post without a first comment says nothing here
+            status = out.get("first_comment_status")
+            return None if status in (None, "none") else f"-> FirstComment: {status}"
+        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
     return None  # ExecutionFailed: its cause is the record's failure_reason, which the caller reports once
@@ -122,13 +102,14 @@ def watch_post(
     seen = 0
     deadline = time.monotonic() + timeout_s
     while True:
+        # the status first, then the history: once the status is final, the history read after it is complete
+        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
         events = sfn.get_execution_history(executionArn=sub.execution_arn, maxResults=1000)["events"]
         for event in events[seen:]:
             line = _describe(event)
             if line and on_progress:
                 on_progress(line)
         seen = len(events)
-        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
         if status != "RUNNING":
             rec = posts.get(sub.post_id)
             if rec is None:
