@@ -6,7 +6,8 @@ Needs the local stack (`make up`). Takes about 10 minutes on a busy 2-core machi
 two floors (subprocesses, bench.coldstart), peak memory of each function through its heaviest step
 (bench.memory; connecting 1,000 fake users for the refresher run is most of it), one post of each kind
 with real Step Functions waits (the Reel takes 30 s to process), the refresher at 10,000 accounts with
-200 due (the deployed Lambda), and the sizes of the built artifacts.
+200 due (the deployed Lambda), media preparation of a 12 MP photo and a 60 s 1080p clip (bench.media), and
+the sizes of the built artifacts.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, common, memory, posts, refresh_bench
+from bench import coldstart, common, media, memory, posts, refresh_bench
 from bench.prices import PRICES_DATE, REGION
 from igpub.observability import logger
 
@@ -110,6 +111,8 @@ def table(r: dict[str, Any]) -> str:
         lines += ["", f"Refresher ({rf['mode']}): {rf['accounts']:,} accounts, {rf['due']} due -> items read "
                       f"{rf['items_read']}, refreshed {rf['refreshed']}, failed {rf['failed']}, "
                       f"wall {rf['wall_s']:.2f} s"]
+    if r.get("media"):
+        lines += ["", media.table(r["media"])]
     lines += ["", "Deployment size (unzipped)"]
     for name, n in r["sizes_bytes"].items():
         lines.append(f"  {name:<22}{_mb(n):>12}")
@@ -121,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cold-start-runs", type=int, default=7)
     p.add_argument("--skip-refresher", action="store_true")
     p.add_argument("--skip-memory", action="store_true")
+    p.add_argument("--skip-media", action="store_true", help="skip the 12 MP photo and 60 s 1080p clip (bench.media)")
     p.add_argument("--refresher-due", type=int, default=1000, help="due accounts in the refresher memory run")
     args = p.parse_args(argv)
     dep, fake = common.local_stack()
@@ -148,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_refresher:
         print("refresher: 10,000 accounts, 200 due ...", file=sys.stderr, flush=True)
         result["refresher"] = refresh_bench.run(dep, use_lambda=True)
+    if not args.skip_media:
+        print("media preparation: a 12 MP photo, a 60 s 1080p clip ...", file=sys.stderr, flush=True)
+        result["media"] = media.measure()
     result["sizes_bytes"] = sizes()
     result["bench_wall_s"] = round(time.monotonic() - t0, 1)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

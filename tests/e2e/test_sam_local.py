@@ -377,7 +377,37 @@ def _check_webhook_comment(ctx: Ctx, out: Any) -> None:
     assert out["statusCode"] == 200, out  # signed with the local app secret (stored once; a repeat is a duplicate)
 
 
+def _seed_media(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    """A 3:1 PNG in the bucket, and a post claimed for it by the deployed publisher's Prepare task (which answers
+    prepare_media): the event asks the MediaFunction to prepare it."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1500, 500), (10, 20, 200)).save(buf, "PNG")
+    key = f"tests/sam-local/{uuid.uuid4().hex}.png"
+    ctx.dep.client("s3").put_object(Bucket=ctx.dep.output("MediaBucketName"), Key=key, Body=buf.getvalue())
+    account = ctx.account()
+    post_id = uuid.uuid4().hex
+    execution_id = f"arn:aws:states:us-east-1:000000000000:execution:sam-local:{post_id}"
+    prepare = {"step": "prepare", "post_id": post_id, "execution_id": execution_id,
+               "request": {"account_id": account.account_id, "kind": "image", "media": [{"key": key}]}}
+    assert deployed_publisher(ctx, prepare)["status"] == "prepare_media"
+    ctx.data.update(post_id=post_id, key=key)
+    return event | {"post_id": post_id, "execution_id": execution_id}
+
+
+def _check_media(ctx: Ctx, out: Any) -> None:
+    assert out == {"status": "ready"}, out
+    rec = post_record(ctx, ctx.data["post_id"])
+    [done] = rec["media_prepared"]["L"]
+    assert done["M"]["rendition"]["S"] == f"{ctx.data['key']}.ig.jpg"
+    assert done["M"]["summary"]["S"].startswith("PNG -> JPEG, 3.00:1 padded to 1.91:1")
+
+
 CASES: dict[str, Case] = {
+    "media_prepare": Case("MediaFunction", _seed_media, _check_media),
     "engagement_schedule": Case("EngagementFunction", _as_is, _check_ok),
     "engagement_post_insights": Case("EngagementFunction", _seed_post_insights, _check_post_insights),
     "webhooks_verify": Case("WebhooksFunction", _seed_webhook_verify, _check_webhook_verify),

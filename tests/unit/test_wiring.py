@@ -54,7 +54,12 @@ def test_lazy_hashtag_captions_delegate_to_the_service(settings: Settings, monke
 # what each function's cold start must not import: other functions' modules and one-step utilities
 NOT_IMPORTED = {
     "publisher": ["igpub.hashtags", "igpub.accounts.refresh", "igpub.connect.oauth", "pydantic_settings",
-                  "aws_lambda_powertools.utilities.idempotency", "igpub.publishing.media_check"],
+                  "aws_lambda_powertools.utilities.idempotency", "igpub.publishing.media_check", "igpub.media",
+                  "PIL", "imageio_ffmpeg"],
+    # the media function: Pillow and ffmpeg only when an image or a video is prepared
+    "media": ["igpub.publishing.workflow", "igpub.hashtags", "igpub.accounts.refresh", "igpub.connect.oauth", "PIL",
+              "pillow_heif", "imageio_ffmpeg", "igpub.media.images", "igpub.media.video", "igpub.media.fetch",
+              "aws_lambda_powertools.utilities.idempotency"],
     "refresher": ["igpub.publishing.workflow", "igpub.hashtags", "aws_lambda_powertools.utilities.idempotency",
                   "pydantic_settings"],
     "oauth": ["igpub.publishing.workflow", "igpub.accounts.refresh", "aws_lambda_powertools.utilities.idempotency",

@@ -21,6 +21,7 @@ class Status(StrEnum):
     READY = "ready"  # valid and claimed: create the containers now
     SCHEDULED = "scheduled"  # valid and claimed: wait until publish_at first
     DUPLICATE = "duplicate"  # another execution owns this post id (any step: this execution ends, changing nothing)
+    PREPARE_MEDIA = "prepare_media"  # media need preparing (igpub.media): PrepareMedia, which then answers `then`
     # CreateContainers / CheckContainers
     FINISHED = "finished"  # every container is FINISHED: publish
     IN_PROGRESS = "in_progress"  # Instagram is still processing: poll again after wait_s
@@ -41,11 +42,12 @@ class Status(StrEnum):
     FAILED = "failed"  # reason/code say why; the Choice states' Default records it
 
 
-Step = Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
+Step = Literal["prepare", "media", "create", "check", "publish", "first_comment", "fail"]
 
 # What each task can answer. FAILED always goes to the Choice's Default (RecordFailure).
 STEP_STATUSES: dict[Step, frozenset[Status]] = {
-    "prepare": frozenset({Status.READY, Status.SCHEDULED, Status.DUPLICATE, Status.FAILED}),
+    "prepare": frozenset({Status.READY, Status.SCHEDULED, Status.DUPLICATE, Status.PREPARE_MEDIA, Status.FAILED}),
+    "media": frozenset({Status.READY, Status.SCHEDULED, Status.FAILED}),
     "create": frozenset(
         {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.RETRY_CREATE, Status.CANCELLED,
          Status.RESCHEDULED, Status.FAILED}
@@ -90,6 +92,7 @@ class Outcome(TypedDict, total=False):
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
     first_comment_status: str  # COMMENTED: posted | failed | none
     first_comment_id: str | None  # COMMENTED (posted)
+    then: dict[str, object]  # PREPARE_MEDIA: what PrepareMedia answers once the media are prepared (READY/SCHEDULED)
 
 
 def failed(reason: str, code: str = "failed") -> Outcome:
