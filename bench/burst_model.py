@@ -520,6 +520,16 @@ class Model:
             else:
                 self.sim.at(self.sim.now + self.tm.eventbridge_s, lambda: done({}, None))
             return
+        if ":::dynamodb:" in resource:  # a direct write (RecordLastResort): DynamoDB's capacity, no Lambda
+            wait = self.ddb.take(self.sim.now, WCU_PER_WRITE)
+            if wait > self.tm.ddb_retry_budget_s:
+                self.ddb.take(self.sim.now, -WCU_PER_WRITE)
+                self.sim.at(self.sim.now + self.tm.ddb_latency_s, lambda: done(None, "DynamoDB.ThrottlingException"))
+                return
+            if post.published_at is None:
+                post.recorded_failed = True
+            self.sim.at(self.sim.now + wait + self.tm.ddb_latency_s, lambda: done({}, None))
+            return
         params = {k.removesuffix(".$"): v for k, v in st.get("Parameters", {}).items()}
         self._invoke(post, params, done)
 

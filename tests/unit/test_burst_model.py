@@ -144,3 +144,63 @@ def test_hourly_call_budget_per_account() -> None:
     assert r["published"] == 5
     assert r["ig_rate_limited"] >= 1
     assert r["lateness_s"]["min"] < 60 and r["lateness_s"]["p50"] > 3000
+
+
+def _lambda_tasks(asl: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: s for n, s in asl["States"].items()
+            if s["Type"] == "Task" and "PublisherFunctionArn" in str(s.get("Resource", ""))}
+
+
+def test_every_lambda_task_retries_throttling_with_jitter_and_a_cap() -> None:
+    """The burst's defence: a throttled task comes back at a random moment (no synchronised herd), at most
+    MaxDelaySeconds later, for long enough to outlast the modelled burst."""
+    asl = bm.load_asl(bm.ASL)
+    for name, st in _lambda_tasks(asl).items():
+        retriers = [r for r in st.get("Retry", []) if bm.THROTTLED in r["ErrorEquals"]]
+        assert retriers, f"{name} does not retry {bm.THROTTLED} by name"
+        first = next(r for r in st["Retry"] if bm._matches(r["ErrorEquals"], bm.THROTTLED))
+        assert first is retriers[0], f"{name}: an earlier retrier takes {bm.THROTTLED}"
+        for err in ("Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"):
+            assert err in first["ErrorEquals"], (name, err)
+        assert first.get("JitterStrategy") == "FULL", name
+        assert 0 < first.get("MaxDelaySeconds", 0) <= 30, name
+        assert first["MaxAttempts"] >= 20, name
+
+
+def test_recording_a_failure_never_loses_the_post() -> None:
+    """RecordFailure/RecordUnexpected end in a last-resort write of the post's record that needs no Lambda."""
+    asl = bm.load_asl(bm.ASL)
+    for name in ("RecordFailure", "RecordUnexpected"):
+        catch = asl["States"][name].get("Catch", [])
+        assert any("States.ALL" in c["ErrorEquals"] for c in catch), name
+        last = asl["States"][catch[0]["Next"]]
+        assert last["Resource"] == "arn:aws:states:::dynamodb:updateItem"
+        assert "<> :published" in last["Parameters"]["ConditionExpression"]  # never overwrites a published post
+    # in the model: the publisher never runs (reserved concurrency 0 after Prepare): every post is recorded
+    m = bm.Model(asl, replace(NO_QUOTAS, publisher_reserved=1), replace(ZERO, ig_latency_s={
+        **ZERO.ig_latency_s, "create": 100000.0}))
+    r = m.burst(30, 30)
+    assert r["failed"] == r["failed_recorded"] and r["lost"] == 0
+
+
+def test_the_burst_goal_holds_with_the_recommended_quotas() -> None:
+    """The README's goal: 10,000 posts over 1,000 accounts at one minute, with the quotas it says to request."""
+    q, t, _ = bm.PROFILES["aws-raised"]
+    r = bm.run_one(bm.load_asl(bm.ASL), q, t, 10_000, 1_000)
+    assert r["failed"] == 0 and r["lost"] == 0
+    assert r["lateness_s"]["p95"] < 60
+
+
+def test_the_old_definition_loses_posts_at_that_burst() -> None:
+    """Without jitter (the definition before issue 24), the same burst fails thousands of posts: the model
+    can tell the two apart, so the test above is not vacuous."""
+    asl = bm.load_asl(bm.ASL)
+    for st in asl["States"].values():
+        for r in st.get("Retry", []):
+            r.pop("JitterStrategy", None)
+            r.pop("MaxDelaySeconds", None)
+            if bm.THROTTLED in r["ErrorEquals"]:
+                r["MaxAttempts"], r["IntervalSeconds"] = 3, 2
+    q, t, _ = bm.PROFILES["aws-raised"]
+    r = bm.run_one(asl, q, t, 10_000, 1_000)
+    assert r["failed"] > 1_000
