@@ -175,7 +175,7 @@ def test_recording_a_failure_never_loses_the_post() -> None:
         assert any("States.ALL" in c["ErrorEquals"] for c in catch), name
         last = asl["States"][catch[0]["Next"]]
         assert last["Resource"] == "arn:aws:states:::dynamodb:updateItem"
-        assert "<> :published" in last["Parameters"]["ConditionExpression"]  # never overwrites a published post
+        assert "NOT #s IN (:published, :cancelled)" in last["Parameters"]["ConditionExpression"]
     # in the model: the publisher never runs (reserved concurrency 0 after Prepare): every post is recorded
     m = bm.Model(asl, replace(NO_QUOTAS, publisher_reserved=1), replace(ZERO, ig_latency_s={
         **ZERO.ig_latency_s, "create": 100000.0}))
