@@ -251,8 +251,10 @@ def _record_published(
 
 def _published_outcome(rec: PostRecord) -> Outcome:
     # account_id and kind feed the state machine's igpub.PostPublished event
+    # a first comment still to post (or whose attempt must be checked) sends the execution to FirstComment
+    status = Status.PUBLISHED_COMMENT if rec.first_comment_status == "pending" else Status.PUBLISHED
     return {
-        "status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink,
+        "status": status, "media_id": rec.media_id, "permalink": rec.permalink,
         "account_id": rec.account_id, "kind": rec.kind,
     }
 
