@@ -108,6 +108,7 @@ class Timing:
         "create": 1.0, "status": 0.25, "publish": 1.5, "permalink": 0.25, "comment": 0.5})
     image_processing_s: float = 3.0
     poll_interval_s: float = 5.0  # StatusPollIntervalSeconds
+    poll_in_task_s: float = 20.0  # StatusPollInTaskSeconds (CheckContainers, since issue 24)
     eventbridge_s: float = 0.05
     # the local stack only: CPU shared by every running invocation (processor sharing), None on AWS
     cpu_cores: float | None = None
@@ -156,6 +157,12 @@ class Stats:
     invocations: int = 0
     peak_concurrency: int = 0
     ig_rate_limited: int = 0
+
+
+class OverBudget(Exception):
+    def __init__(self, call: str, at: float, wait_s: float) -> None:
+        super().__init__(call)
+        self.call, self.at, self.wait_s = call, at, wait_s
 
 
 class Bucket:
@@ -310,6 +317,8 @@ class Model:
         self.calls: dict[int, list[float]] = {}  # each account's Instagram call times (the rolling hour)
         self.published: dict[int, list[float]] = {}  # each account's publish times (the rolling 24 h window)
         self.posts: list[Post] = []
+        # definitions since issue 24 route "published_comment" to the first-comment states
+        self.comment_status = any("published_comment" in self._routes(n) for n in asl["States"])
 
     # --- Lambda -----------------------------------------------------------------------------------
     def _limit(self) -> float:
@@ -371,7 +380,7 @@ class Model:
             self.sim.at(t, lambda: instagram(list(ig_calls), step))
 
         def instagram(calls: list[str], step: str) -> None:
-            out = self._instagram(post, step, calls)
+            out = self._instagram(post, step, calls, inline=bool(params.get("_inline")))
             if isinstance(out, tuple):  # (seconds the calls took, outcome)
                 self.sim.at(self.sim.now + out[0], lambda: finish(out[1], None))
 
@@ -386,10 +395,10 @@ class Model:
     def _call(self, account: int) -> None:
         self.calls.setdefault(account, []).append(self.sim.now)
 
-    def _instagram(self, post: Post, step: str, calls: list[str]) -> tuple[float, dict[str, Any]]:
+    def _instagram(self, post: Post, step: str, calls: list[str], inline: bool = False
+                   ) -> tuple[float, dict[str, Any]]:
         """The step's Instagram calls from now on: (their duration, the step's outcome)."""
-        tm, q = self.tm, self.q
-        t = 0.0
+        tm = self.tm
         if step in ("prepare",):
             return 0.0, {"status": "scheduled", "publish_at": post.publish_at}
         if step == "fail":
@@ -400,35 +409,63 @@ class Model:
                 self._call(post.account)
                 return tm.ig_latency_s["comment"], {"status": "commented", "first_comment_status": "posted"}
             return 0.0, {"status": "commented", "first_comment_status": "none"}
-        hour = [t for t in self.calls.get(post.account, []) if t > self.sim.now - 3600]
-        self.calls[post.account] = hour
-        if len(hour) + len(calls) > q.ig_hourly_call_budget:  # igpub's own budget: wait, call nothing
+        try:
+            return self._instagram_calls(post, step, calls, inline)
+        except OverBudget as over:  # igpub's own per-account budget: wait, call nothing more
             self.stats.ig_rate_limited += 1
-            status = {"create": "retry_create", "check": "rate_limited", "publish": "rate_limited"}[step]
-            return 0.0, {"status": status, "wait_s": hour[len(hour) + len(calls) - q.ig_hourly_call_budget - 1]
-                         + 3600 - self.sim.now + 1}
-        window = [t for t in self.published.get(post.account, []) if t > self.sim.now - 86400]
-        self.published[post.account] = window
-        if step == "publish" and len(window) >= q.ig_posts_per_24h:
-            self._call(post.account)  # content_publishing_limit: wait until the oldest leaves the window
-            return tm.ig_latency_s["status"], {"status": "quota_full", "wait_s": window[0] + 86400 - self.sim.now + 5}
+            status = "retry_create" if over.call == "create" else "rate_limited"
+            return over.at, {"status": status, "wait_s": over.wait_s}
+
+    def _instagram_calls(self, post: Post, step: str, calls: list[str], inline: bool
+                         ) -> tuple[float, dict[str, Any]]:
+        tm = self.tm
+        t = 0.0
+        if step == "publish":
+            return self._publish(post, 0.0)
         for c in calls:
-            self._call(post.account)
-            t += tm.ig_latency_s[c]
-            if c == "create":
-                post.ready_at = self.sim.now + t + tm.image_processing_s
-            elif c == "status":
-                post.status_checks += 1
-            elif c == "publish":
-                if post.published_at is None:
-                    post.published_at = self.sim.now + t
-                    self.published.setdefault(post.account, []).append(post.published_at)
+            t += self._ig(post, c, t)
         if step in ("create", "check"):
+            # the handler of the definitions since issue 24 polls inside CheckContainers for a bounded time
+            while (step == "check" and inline and self.sim.now + t < post.ready_at
+                   and t + tm.poll_interval_s <= tm.poll_in_task_s):
+                t += tm.poll_interval_s
+                t += self._ig(post, "status", t)
             if self.sim.now + t >= post.ready_at:
-                return t, {"status": "finished"}
+                # ... and publishes in the same invocation once FINISHED
+                return self._publish(post, t) if inline else (t, {"status": "finished"})
             return t, {"status": "in_progress", "wait_s": tm.poll_interval_s}
-        return t, {"status": "published", "account_id": post.account, "kind": "image", "media_id": "m",
-                   "permalink": "p", "first_comment": post.has_comment}
+        raise ValueError(f"step {step} has no Instagram behaviour in the model")
+
+    def _ig(self, post: Post, call: str, at: float) -> float:
+        """One Instagram call ``at`` seconds into the step: its latency (OverBudget past HourlyCallBudget)."""
+        now = self.sim.now + at
+        hour = [x for x in self.calls.get(post.account, []) if x > now - 3600]
+        self.calls[post.account] = hour
+        if len(hour) >= self.q.ig_hourly_call_budget:
+            raise OverBudget(call, at, hour[len(hour) - self.q.ig_hourly_call_budget] + 3600 - now + 1)
+        self.calls[post.account].append(now)
+        took = self.tm.ig_latency_s[call]
+        if call == "create":
+            post.ready_at = self.sim.now + at + took + self.tm.image_processing_s
+        elif call == "status":
+            post.status_checks += 1
+        elif call == "publish" and post.published_at is None:
+            post.published_at = self.sim.now + at + took
+            self.published.setdefault(post.account, []).append(post.published_at)
+        return took
+
+    def _publish(self, post: Post, t: float) -> tuple[float, dict[str, Any]]:
+        now = self.sim.now + t
+        window = [x for x in self.published.get(post.account, []) if x > now - 86400]
+        self.published[post.account] = window
+        if post.published_at is None and len(window) >= self.q.ig_posts_per_24h:
+            # content_publishing_limit: wait until the oldest post leaves the window
+            t += self._ig(post, "status", t)
+            return t, {"status": "quota_full", "wait_s": window[0] + 86400 - now + 5}
+        for c in STEP_WORK["publish"][0]:
+            t += self._ig(post, c, t)
+        status = "published_comment" if post.has_comment and self.comment_status else "published"
+        return t, {"status": status, "account_id": post.account, "kind": "image", "media_id": "m", "permalink": "p"}
 
     # --- the state machine ----------------------------------------------------------------------------
     def _enter(self, post: Post, name: str, doc: dict[str, Any]) -> None:
@@ -437,6 +474,11 @@ class Model:
             self.stats.sfn_throttled_transitions += 1
         post.transitions += 1
         self.sim.at(self.sim.now + delay + self.tm.transition_s, lambda: self._run_state(post, name, doc, {}))
+
+    def _routes(self, name: str | None) -> set[str]:
+        """The statuses the Choice state ``name`` routes (empty if it is not a Choice)."""
+        st = self.asl["States"].get(name or "", {})
+        return {r.get("StringEquals", "") for r in st.get("Choices", [])} if st.get("Type") == "Choice" else set()
 
     def _retry(self, post: Post, name: str, doc: dict[str, Any], attempts: dict[int, int]) -> None:
         self.stats.retry_times.append(self.sim.now)
@@ -531,6 +573,7 @@ class Model:
             self.sim.at(self.sim.now + wait + self.tm.ddb_latency_s, lambda: done({}, None))
             return
         params = {k.removesuffix(".$"): v for k, v in st.get("Parameters", {}).items()}
+        params["_inline"] = "published" in self._routes(st.get("Next"))
         self._invoke(post, params, done)
 
     # --- a burst -------------------------------------------------------------------------------------------
@@ -624,6 +667,9 @@ LOCAL_RUNS = [
     (50, 10, True, (16.4, 17.0, 17.0), "check"),
     (100, 10, True, (19.5, 20.4, 20.8), "fit"),
 ]
+# the definition those runs used (statemachine/publish.asl.json of 2026-12-01: no jitter, Emit*/FirstComment
+# states for every post, no inline publish), so the check compares like with like
+LOCAL_RUNS_ASL = ROOT / "bench" / "asl" / "publish-2026-12-01.json"
 SIZES = [(1000, 100), (10000, 1000), (100000, 10000)]
 MUST_HOLD = ("aws-raised", 10000, 1000)
 
@@ -640,8 +686,9 @@ def run_one(asl: dict[str, Any], quotas: Quotas, timing: Timing, n: int, m: int,
     return Model(asl, quotas, timing, seed=seed).burst(n, m, warm_envs=n if warm else 0)
 
 
-def local_check(asl: dict[str, Any], quotas: Quotas = LOCAL[0], timing: Timing = LOCAL[1], seed: int = 1
-                ) -> list[dict[str, Any]]:
+def local_check(asl: dict[str, Any] | None = None, quotas: Quotas = LOCAL[0], timing: Timing = LOCAL[1],
+                seed: int = 1) -> list[dict[str, Any]]:
+    asl = asl or load_asl(LOCAL_RUNS_ASL)
     rows = []
     for n, m, warm, measured, role in LOCAL_RUNS:
         r = run_one(asl, quotas, timing, n, m, seed=seed, warm=warm)
@@ -659,7 +706,7 @@ def fit(asl: dict[str, Any]) -> tuple[float, float]:
         for cold in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.4):
             t = replace(LOCAL[1], step_cpu_s=step, cold_start_cpu_s=cold)
             err = 0.0
-            for row in local_check(asl, LOCAL[0], t):
+            for row in local_check(None, LOCAL[0], t):
                 if row["role"] == "fit":
                     for k in ("p50", "p95"):
                         err += (row["model"][k] / row["measured"][k] - 1) ** 2
@@ -725,7 +772,7 @@ def main(argv: list[str] | None = None) -> int:
             if (prof, n, m) == MUST_HOLD and not (r["lateness_s"]["p95"] < 60 and r["failed"] == 0):
                 ok = False
     if not args.skip_local_check:
-        out["local_check"] = local_check(asl, seed=args.seed)
+        out["local_check"] = local_check(seed=args.seed)
     args.json.write_text(json.dumps(out, indent=2) + "\n")
     print(table(out))
     print(f"\n(wrote {args.json.name})")

@@ -109,7 +109,7 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
     tasks = [e.get("taskScheduledEventDetails", {}) for e in events if e["type"] == "TaskScheduled"]
     n_invocations = sum(1 for e in events if e["type"] == "LambdaFunctionScheduled") + sum(
         1 for t in tasks if t.get("resourceType") == "lambda")
-    n_put_events = sum(1 for t in tasks if t.get("resource", "").endswith(":::events:putEvents"))
+    n_put_events = sum(1 for t in tasks if t.get("resource", "").endswith(":::events:putEvents"))  # (before #24)
     calls = [c for c in fake.calls() if c["host"] == IG_HOST]
     containers = {c["id"]: c for c in fake.containers()}
     published = [c for c in calls if c["route"].endswith("/media_publish") and c["status"] == 200]
@@ -122,6 +122,7 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
     for inv in invs:
         for key, n in inv.get("aws_requests", {}).items():
             aws_requests[key] = aws_requests.get(key, 0) + n
+    n_put_events += aws_requests.get("events.PutEvents", 0)  # sent by the publisher (igpub.PostPublished)
     item = dep.client("dynamodb").get_item(TableName=dep.output("PostsTableName"),
                                            Key={"post_id": {"S": sub.post_id}}).get("Item", {})
     m: dict[str, Any] = {

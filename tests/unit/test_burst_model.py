@@ -127,7 +127,7 @@ def test_unknown_step_is_an_error_not_a_guess() -> None:
 
 
 def test_local_check_rows_cover_the_readme_runs() -> None:
-    rows = bm.local_check(bm.load_asl(bm.ASL))
+    rows = bm.local_check()  # the definition the measured runs used
     assert [(r["posts"], r["accounts"], r["environments"]) for r in rows] == [
         (25, 5, "cold"), (50, 10, "cold"), (50, 10, "warm"), (100, 10, "warm")]
     for r in rows:
@@ -137,13 +137,14 @@ def test_local_check_rows_cover_the_readme_runs() -> None:
 
 
 def test_hourly_call_budget_per_account() -> None:
-    """5 posts on one account with a budget of 20 calls: 5 creates (create + status: 10 calls), 5 polls (15),
-    then 2 publishes (media_publish + permalink: 19); the other 3 wait for calls to leave the rolling hour."""
+    """5 posts on one account with a budget of 20 calls: 5 creates (create + status: 10 calls), then each
+    poll finds the image FINISHED and publishes in the same task (status, media_publish, permalink: 3 calls):
+    3 posts fit (19 calls), the 4th and 5th wait for calls to leave the rolling hour."""
     quotas = replace(NO_QUOTAS, ig_hourly_call_budget=20)
     r = bm.Model(bm.load_asl(bm.ASL), quotas, ZERO).burst(5, 1)
     assert r["published"] == 5
     assert r["ig_rate_limited"] >= 1
-    assert r["lateness_s"]["min"] < 60 and r["lateness_s"]["p50"] > 3000
+    assert r["lateness_s"]["p50"] < 60 and r["lateness_s"]["max"] > 3000
 
 
 def _lambda_tasks(asl: dict[str, Any]) -> dict[str, dict[str, Any]]:
