@@ -181,6 +181,9 @@ def _merge_labels(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+IN_TASK_POLL_S = 20  # template.yaml's StatusPollInTaskSeconds default
+
+
 def run(dep: Deployment, fake: FakeInstagram) -> dict[str, Any]:
     """One warm-up image, then one post of each kind, measured."""
     common.stop_running_executions(dep)
@@ -188,10 +191,15 @@ def run(dep: Deployment, fake: FakeInstagram) -> dict[str, Any]:
     set_wait_scale(dep.endpoint_url, 1)  # real 5 s waits
     saved = fake.get_config()["processing_seconds"]
     fake.config(processing_seconds={**saved, "IMAGE": 0, "CAROUSEL": 0, "REELS": REEL_PROCESSING_S})
+    publisher = common.function_name(dep, "PublisherFunction")
+    # the local stack deploys StatusPollInTaskSeconds=0 (its tests make waits instant); measure AWS's default
+    lam = dep.client("lambda")
+    env = lam.get_function_configuration(FunctionName=publisher).get("Environment", {}).get("Variables", {})
+    lam.update_function_configuration(FunctionName=publisher, Environment={"Variables": {
+        **env, "IGPUB_STATUS_POLL_IN_TASK_S": str(IN_TASK_POLL_S)}})
     try:
         (account,) = common.connect_users(dep, fake, ["bench_posts"])
         common.clear_usage(dep, [account.account_id])
-        publisher = common.function_name(dep, "PublisherFunction")
         warm = api.publish_post(dep, requests_for(fake, account, "image", 0), timeout_s=120)
         if warm.status != "published":
             raise RuntimeError(f"the warm-up post failed: {warm.failure_reason}")
@@ -202,3 +210,4 @@ def run(dep: Deployment, fake: FakeInstagram) -> dict[str, Any]:
         return kinds
     finally:
         fake.config(processing_seconds=saved)
+        lam.update_function_configuration(FunctionName=publisher, Environment={"Variables": env})
