@@ -122,7 +122,7 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
     for inv in invs:
         for key, n in inv.get("aws_requests", {}).items():
             aws_requests[key] = aws_requests.get(key, 0) + n
-    n_put_events += aws_requests.get("events.PutEvents", 0)  # sent by the publisher (igpub.PostPublished)
+    n_put_events += aws_requests.get("eventbridge.PutEvents", 0)  # sent by the publisher (igpub.PostPublished)
     item = dep.client("dynamodb").get_item(TableName=dep.output("PostsTableName"),
                                            Key={"post_id": {"S": sub.post_id}}).get("Item", {})
     m: dict[str, Any] = {
