@@ -55,6 +55,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except InstagramError as exc:
         logger.warning("instagram refused", extra={"code": exc.code, "subcode": exc.subcode})
         return _error("instagram", f"{exc.message} ({exc.code}/{exc.subcode}). {exc.advice}")
-    if parsed.action == "collect_due":
-        metrics.add_metric(name="InsightsCollected", unit="Count", value=result.get("collected", 0))
     return result

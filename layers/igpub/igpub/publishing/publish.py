@@ -23,7 +23,7 @@ from igpub.instagram.errors import (
     RateLimitedError,
     TransientError,
 )
-from igpub.observability import logger, metrics
+from igpub.observability import logger
 from igpub.publishing.deps import Deps, load, usable
 from igpub.publishing.failures import container_failure, error_outcome, expired, transient
 from igpub.publishing.outcome import Outcome, Status, failed, wait
@@ -241,10 +241,6 @@ def _record_published(
             logger.info("permalink not available yet", extra={"code": exc.code})
         if permalink:
             rec = deps.posts.update(rec.post_id, deps.clock(), permalink=permalink)
-    metrics.add_dimension(name="kind", value=req.kind)
-    metrics.add_metric(name="PostsPublished", unit="Count", value=1)
-    metrics.add_metric(name="StatusChecksPerPost", unit="Count", value=rec.status_checks)
-    metrics.add_metric(name="SecondsToPublish", unit="Seconds", value=max(0.0, now - rec.started_at))
     logger.info("published", extra={"post_id": rec.post_id, "media_id": media_id, "recovered": recovered})
     return _published_outcome(rec)
 
