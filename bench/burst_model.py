@@ -414,6 +414,8 @@ class Model:
         except OverBudget as over:  # igpub's own per-account budget: wait, call nothing more
             self.stats.ig_rate_limited += 1
             status = "retry_create" if over.call == "create" else "rate_limited"
+            if inline and over.call in STEP_WORK["publish"][0]:  # the inline publish's own limit (issue 24)
+                status = "publish_rate_limited"
             return over.at, {"status": status, "wait_s": over.wait_s}
 
     def _instagram_calls(self, post: Post, step: str, calls: list[str], inline: bool

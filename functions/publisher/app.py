@@ -67,7 +67,10 @@ def _then_publish(deps: workflow.Deps, event: TaskEvent, out: Outcome) -> Outcom
     """Every container FINISHED: publish in this invocation (no Publish state, no second invocation)."""
     if out["status"] == Status.FINISHED:
         logger.append_keys(step=f"{event.step}+publish")
-        return workflow.publish(deps, event.post_id, event.execution_id)
+        published = workflow.publish(deps, event.post_id, event.execution_id)
+        if published["status"] == Status.RATE_LIMITED:  # wait, then the Publish state (not another check)
+            published["status"] = Status.PUBLISH_RATE_LIMITED
+        return published
     return out
 
 

@@ -119,3 +119,10 @@ def test_an_event_that_cannot_be_sent_never_changes_the_outcome(app: ModuleType,
     app._announce(_event(app, "fail"), {"status": "published"})  # nothing to fail: no event
     app._announce(_event(app, "check"), {"status": "in_progress", "wait_s": 5})
     assert sent == []
+
+
+def test_a_rate_limited_inline_publish_waits_for_the_publish_state(app: ModuleType,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    _wire(app, monkeypatch, ["finished"])
+    monkeypatch.setattr(app.workflow, "publish", lambda *a: {"status": "rate_limited", "wait_s": 60})
+    assert app._run(None, _event(app, "check")) == {"status": "publish_rate_limited", "wait_s": 60}

@@ -31,6 +31,7 @@ class Status(StrEnum):
     # Publish
     PUBLISHED = "published"
     PUBLISHED_COMMENT = "published_comment"  # published; its first comment is next (FirstComment)
+    PUBLISH_RATE_LIMITED = "publish_rate_limited"  # the inline publish hit a rate limit: wait_s, then Publish
     NOT_READY = "not_ready"  # media_publish says the container is not ready: poll it again
     QUOTA_FULL = "quota_full"  # the 24 h publishing quota is used up: wait for a slot
     VERIFY = "verify"  # an earlier attempt's fate is unknown (or one runs now): publish again after wait_s
@@ -46,8 +47,10 @@ Step = Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
 
 # The create and check tasks publish in the same invocation once every container is FINISHED (the publisher's
 # handler, functions/publisher/app.py): they can answer what the publish step answers.
+# (its RATE_LIMITED comes back as PUBLISH_RATE_LIMITED: the check's own RATE_LIMITED means "check again")
 INLINE_PUBLISH = frozenset({Status.PUBLISHED, Status.PUBLISHED_COMMENT, Status.NOT_READY, Status.QUOTA_FULL,
-                            Status.VERIFY, Status.RECREATE, Status.DUPLICATE, Status.CANCELLED})
+                            Status.VERIFY, Status.RECREATE, Status.DUPLICATE, Status.CANCELLED,
+                            Status.PUBLISH_RATE_LIMITED})
 
 # What each task can answer. FAILED always goes to the Choice's Default (RecordFailure).
 STEP_STATUSES: dict[Step, frozenset[Status]] = {
