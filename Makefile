@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test test-fast lint typecheck unit stack-tests bench chaos burst mutation validate clean invoke api lambda lambda-image
+.PHONY: venv up down deploy status demo test test-fast lint typecheck unit stack-tests bench chaos burst burst-model mutation validate clean invoke api lambda lambda-image
 
 venv: $(VENV)/.installed
 
@@ -77,6 +77,9 @@ chaos: venv         ## the fault suite at 500 posts, Instagram and AWS faults (n
 
 burst: venv         ## the 9 o'clock burst: N posts over M accounts, one publish_at (needs `make up`; not in CI)
 	$(PY) -m bench.burst $(BURST_ARGS)
+
+burst-model: venv   ## the burst at 1,000-100,000 posts, simulated against AWS's quotas (offline, ~1 min)
+	$(PY) -m bench.burst_model $(BURST_MODEL_ARGS)
 
 mutation: venv      ## mutation run over the error table and the request validation (offline, ~30 min)
 	$(PY) -m bench.mutation

@@ -243,9 +243,12 @@ def test_the_api_logs_access_and_traces(resources: dict[str, dict[str, Any]]) ->
     assert api["TracingEnabled"] == {"!If": ["TracingActive", True, False]}
 
 
-def test_post_events_can_be_sent_by_the_state_machine(resources: dict[str, dict[str, Any]]) -> None:
-    policies = resources["PublishStateMachine"]["Properties"]["Policies"]
-    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} in policies
+def test_post_events_are_sent_by_the_publisher_not_the_state_machine(resources: dict[str, dict[str, Any]]) -> None:
+    """igpub.PostPublished / igpub.PostFailed come from the task that knows the outcome (issue 24)."""
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} in (
+        resources["PublisherFunction"]["Properties"]["Policies"])
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} not in (
+        resources["PublishStateMachine"]["Properties"]["Policies"])
 
 
 @pytest.mark.parametrize("handler", sorted((ROOT / "functions").glob("*/app.py")), ids=lambda p: p.parent.name)
