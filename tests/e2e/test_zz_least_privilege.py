@@ -28,6 +28,10 @@ from igpub_cli.deployment import Deployment
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("OAuthFunction", "PublisherFunction", "HashtagsFunction", "WebhooksFunction", "EngagementFunction",
              "RefresherFunction")
+# Functions the audit does not cover yet, and why (every function of the stack is in one of the two lists).
+NOT_AUDITED = {
+    "MediaFunction": "issue 21's media preparation, merged after this audit was written: it does not log aws_calls yet",
+}
 # Managed policies every function has, for the Lambda runtime's own writes (not the code's calls).
 RUNTIME_MANAGED = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
 # Grants kept although the e2e suite does not use them, and why: (function, action, a part of the resource ARN).
@@ -140,6 +144,9 @@ def _whole_e2e_suite_ran(items: Iterable[pytest.Item]) -> bool:
 def test_every_grant_was_used_by_its_function(dep: Deployment, request: pytest.FixtureRequest) -> None:
     if not _whole_e2e_suite_ran(request.session.items):
         pytest.skip("the least-privilege audit needs the whole e2e suite in the same session (make test)")
+    functions = {r["LogicalResourceId"] for r in dep.client("cloudformation").list_stack_resources(
+        StackName=dep.stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::Lambda::Function"}
+    assert functions <= set(FUNCTIONS) | set(NOT_AUDITED), f"not audited: {functions - set(FUNCTIONS)}"
     report = compare(dep)
     for fn, r in report.items():
         assert r["calls"], f"{fn} logged no aws_calls: the audit would be empty"

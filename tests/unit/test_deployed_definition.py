@@ -46,9 +46,10 @@ SAFE_TO_RETRY_ANYTHING = {
     "FirstCommentGiveUp": "lists the media's comments before commenting, so it never comments twice",
     "EmitPostPublished": "EventBridge PutEvents, at-least-once anyway; best effort",
     "EmitPostFailed": "likewise",
+    "RecordLastResort": "a conditional UpdateItem of the owner's post record (DynamoDB integration)",
 }
 # The workflow's tasks: an error that is not transient goes to RecordUnexpected at once.
-WORKFLOW_TASKS = ("Prepare", "CreateContainers", "CheckContainers", "Publish")
+WORKFLOW_TASKS = ("Prepare", "PrepareMedia", "CreateContainers", "CheckContainers", "Publish")
 
 
 def _template() -> dict[str, Any]:
