@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
-from igpub import refresh
+from igpub.accounts import refresh
 from igpub.config import Settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.usage import StoreUsageGuard

@@ -21,8 +21,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from igpub import engagement, wiring
+from igpub import wiring
 from igpub.config import get_settings
+from igpub.engage import actions as engagement
 from igpub.instagram.errors import InstagramError
 from igpub.observability import logger, metrics, tracer
 

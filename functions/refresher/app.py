@@ -19,7 +19,8 @@ from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ConfigDict
 
-from igpub import refresh, wiring
+from igpub import wiring
+from igpub.accounts import refresh
 from igpub.config import get_settings
 from igpub.observability import logger, metrics, tracer
 from igpub.repositories import aws

@@ -1,6 +1,6 @@
 """Instagram webhooks: GET /webhooks/instagram (Meta's verification handshake) and POST /webhooks/instagram
 (signed notifications: checked, de-duplicated, stored, turned into igpub.CommentReceived /
-igpub.MentionReceived events). See igpub/webhooks.py."""
+igpub.MentionReceived events). See igpub/engage/webhooks.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from igpub import webhooks, wiring
+from igpub import wiring
 from igpub.config import get_settings
+from igpub.engage import webhooks
 from igpub.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver()

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from igpub import invites
+from igpub.connect import invites
 from igpub.repositories.invites import Invite, InviteRepository, digest
 from igpub.repositories.states import OAuthState
 

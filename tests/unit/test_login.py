@@ -1,4 +1,4 @@
-"""The steps both OAuth callbacks share (igpub.login)."""
+"""The steps both OAuth callbacks share (igpub.connect.login)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from igpub import facebook_login, login, oauth
+from igpub.connect import facebook_login, login, oauth
 from igpub.instagram.errors import OAuthError
 from igpub.repositories.states import OAuthState
 

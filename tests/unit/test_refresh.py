@@ -1,4 +1,4 @@
-"""igpub.refresh with in-memory collaborators (offline)."""
+"""igpub.accounts.refresh with in-memory collaborators (offline)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from igpub import refresh
-from igpub.accounts import Account
+from igpub.accounts import Account, refresh
 from igpub.config import Settings
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.errors import (

@@ -46,13 +46,13 @@ def test_lazy_hashtag_captions_delegate_to_the_service(settings: Settings, monke
 
 # what each function's cold start must not import: other functions' modules and one-step utilities
 NOT_IMPORTED = {
-    "publisher": ["igpub.hashtags", "igpub.refresh", "igpub.oauth", "pydantic_settings",
+    "publisher": ["igpub.hashtags", "igpub.accounts.refresh", "igpub.connect.oauth", "pydantic_settings",
                   "aws_lambda_powertools.utilities.idempotency", "igpub.publishing.media_check"],
     "refresher": ["igpub.publishing.workflow", "igpub.hashtags", "aws_lambda_powertools.utilities.idempotency",
                   "pydantic_settings"],
-    "oauth": ["igpub.publishing.workflow", "igpub.refresh", "aws_lambda_powertools.utilities.idempotency",
+    "oauth": ["igpub.publishing.workflow", "igpub.accounts.refresh", "aws_lambda_powertools.utilities.idempotency",
               "pydantic_settings"],
-    "hashtags": ["igpub.publishing.workflow", "igpub.refresh", "aws_lambda_powertools.utilities.idempotency",
+    "hashtags": ["igpub.publishing.workflow", "igpub.accounts.refresh", "aws_lambda_powertools.utilities.idempotency",
                  "pydantic_settings"],
 }
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # each builder imports what its function needs: one function's cold start does not
     # pay for another's modules (the refresher never imports the publish workflow, OAuth never the
     # idempotency utility ...)
-    from igpub import engagement as engagement_
-    from igpub import refresh
+    from igpub.accounts import refresh
     from igpub.config import Settings
+    from igpub.engage import actions as engagement_
     from igpub.hashtags import SearchBudget
     from igpub.instagram.client import InstagramClient
     from igpub.publishing import workflow
@@ -145,7 +145,7 @@ def oauth(settings: Settings) -> OAuth:
 
 def refresher(settings: Settings) -> refresh.RefreshDeps:
     """The token refresher (functions/refresher)."""
-    from igpub import refresh
+    from igpub.accounts import refresh
     from igpub.repositories.accounts import AccountRepository
     from igpub.repositories.events import EventPublisher
     from igpub.repositories.tokens import TokenCipher
@@ -161,7 +161,7 @@ def refresher(settings: Settings) -> refresh.RefreshDeps:
 
 def engagement(settings: Settings) -> engagement_.Deps:
     """Comments and insights actions, and the scheduled insights collection (functions/engagement)."""
-    from igpub import engagement as engagement_
+    from igpub.engage import actions as engagement_
     from igpub.repositories.accounts import AccountRepository
     from igpub.repositories.posts import PostRepository
     from igpub.repositories.tokens import TokenCipher

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from igpub import webhooks
+from igpub.engage import webhooks
 
 SECRET = "the-app-secret"
 ACCOUNT = "17841400000000001"

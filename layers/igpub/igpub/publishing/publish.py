@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from igpub import insights
 from igpub.accounts import Account
+from igpub.engage import insights
 from igpub.instagram.errors import (
     ContainerExpiredError,
     InstagramError,

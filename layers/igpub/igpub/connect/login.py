@@ -1,5 +1,5 @@
-"""The steps that both OAuth callbacks share (Instagram Login in ``igpub.oauth``, Facebook Login in
-``igpub.facebook_login``): the single-use state, the authorization dialog URL, the user's answer, and
+"""The steps that both OAuth callbacks share (Instagram Login in ``igpub.connect.oauth``, Facebook Login in
+``igpub.connect.facebook_login``): the single-use state, the authorization dialog URL, the user's answer, and
 what a refused or failed code exchange tells the user.
 
 OAuth 2.0 authorization code flow as Meta runs it:

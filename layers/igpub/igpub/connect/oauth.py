@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from igpub import login
 from igpub.accounts import Account
 from igpub.config import REQUIRED_SCOPES, Settings
+from igpub.connect import login
+from igpub.connect.login import Provider
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.errors import InstagramError
-from igpub.login import Provider
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.states import OAuthState, StateRepository

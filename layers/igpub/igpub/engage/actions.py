@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from igpub import insights
+from igpub.engage import insights
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.models import Comment
 from igpub.repositories.accounts import AccountRepository

@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from igpub import login
 from igpub.config import Settings
+from igpub.connect import login
+from igpub.connect.login import CallbackProblem, Provider
 from igpub.instagram.client import InstagramClient
-from igpub.login import CallbackProblem, Provider
 from igpub.observability import logger
 from igpub.repositories.hashtags import FacebookConnection, HashtagRepository
 from igpub.repositories.states import OAuthState, StateRepository
