@@ -35,6 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "layers" / "igpub" / "igpub"
 
+# The fast tests of the publish protocol: unit tests (no stack), then the model-based test
+# (tests/unit/publishing/test_protocol_model.py, its bounded example count).
+PROTOCOL_TESTS = [
+    "tests/unit/publishing",
+    "tests/unit/test_aws_transient.py",
+]
+
 # target name -> (file inside the package, the tests that guard it)
 TARGETS: dict[str, tuple[str, list[str]]] = {
     "errors": (
@@ -46,6 +53,12 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         ["tests/unit/instagram/test_ig_errors.py", "tests/unit/instagram/test_ig_client.py"],
     ),
     "request": ("publishing/request.py", ["tests/unit/publishing/test_request.py"]),
+    # the publish protocol (issue 18): its unit tests first (fast kills), the model-based test last
+    "publish": ("publishing/publish.py", PROTOCOL_TESTS),
+    "claiming": ("publishing/claiming.py", PROTOCOL_TESTS),
+    "first_comment": ("publishing/first_comment.py", PROTOCOL_TESTS),
+    "failures": ("publishing/failures.py", PROTOCOL_TESTS),
+    "polling": ("publishing/polling.py", PROTOCOL_TESTS),
 }
 
 # An exception class and the neighbour a mutant turns it into (each swap flips what igpub does).
