@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 FaultKind = Literal[
     "http_500",
@@ -18,7 +18,11 @@ FaultKind = Literal[
     "throttle",
     "drop_after",
     "drop_before",
+    "empty",
 ]
+
+# kinds that can answer after the call acted (``after: true``): Instagram did the work, the answer hides it
+AFTER_KINDS = ("http_500", "http_503", "graph_error", "throttle", "empty")
 
 
 class FaultRule(BaseModel):
@@ -41,7 +45,16 @@ class FaultRule(BaseModel):
     subcode: int | None = None
     message: str | None = None
     is_transient: bool | None = None
-    http_status: int = Field(default=400)
+    http_status: int = Field(default=400)  # graph_error / throttle; for "empty" a 2xx (200 when not 2xx)
+    # act first (create the container, publish, post the comment...), then answer as the kind says: an
+    # error, a 5xx or a 2xx without a body after Instagram acted. drop_after is the dropped connection.
+    after: bool = False
+
+    @model_validator(mode="after")
+    def _after_only_where_it_means_something(self) -> FaultRule:
+        if self.after and self.kind not in AFTER_KINDS:
+            raise ValueError(f"after: true goes with {', '.join(AFTER_KINDS)} (drop_after is the dropped kind)")
+        return self
 
 
 @dataclass

@@ -87,6 +87,10 @@ def claim(invites: InviteRepository, invite_hash: str | None, *, now: int) -> In
     """Spend the invite a sign-in session was started with (before any call to Instagram)."""
     record = invites.claim(invite_hash, now=now) if invite_hash else None
     if record is None:
+        seen = invites.by_hash(invite_hash) if invite_hash else None
+        if seen is not None and seen.used_at is None and seen.expires_at <= now:
+            when = datetime.fromtimestamp(seen.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise InviteRefused("expired", "This invite link has expired", f"It was valid until {when}. {_ASK}")
         raise InviteRefused("used", "This invite link was already used",
                             f"Another sign-in with the same invite finished first. {_ASK}")
     return record
@@ -110,5 +114,7 @@ class InviteGate:
             self._invites.release(self.claimed.invite_hash, used_at=self._now)
 
     def succeeded(self, account_id: str) -> None:
+        """The account is connected (called as soon as it is saved, and again at the end): the invite is
+        spent for good, and a failure after this no longer releases it."""
         if self.claimed is not None and account_id:
             self._invites.record_account(self.claimed.invite_hash, account_id)
