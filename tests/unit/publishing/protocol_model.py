@@ -55,6 +55,7 @@ from igpub.repositories import aws
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.idempotency import PublishGuard
 from igpub.repositories.posts import PostRepository
+from tests.unit.dynamo import table_spec
 
 ROOT = Path(__file__).resolve().parents[3]
 ASL: dict[str, Any] = json.loads((ROOT / "statemachine" / "publish.asl.json").read_text())
@@ -230,28 +231,12 @@ class ModelDeployment:
 
 
 def _create_tables(suffix: str) -> tuple[Any, Any, str]:
+    """The posts, accounts and idempotency tables with template.yaml's keys and indexes (tests/unit/dynamo.py)."""
     ddb = boto3.resource("dynamodb", region_name="us-east-1")
-    posts = ddb.create_table(
-        TableName=f"posts-{suffix}",
-        KeySchema=[{"AttributeName": "post_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "post_id", "AttributeType": "S"},
-                              {"AttributeName": "account_id", "AttributeType": "S"},
-                              {"AttributeName": "created_at", "AttributeType": "S"}],
-        GlobalSecondaryIndexes=[{"IndexName": "by-account",
-                                 "KeySchema": [{"AttributeName": "account_id", "KeyType": "HASH"},
-                                               {"AttributeName": "created_at", "KeyType": "RANGE"}],
-                                 "Projection": {"ProjectionType": "ALL"}}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    accounts = ddb.create_table(
-        TableName=f"accounts-{suffix}", KeySchema=[{"AttributeName": "account_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "account_id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-    )
+    posts = ddb.create_table(TableName=f"posts-{suffix}", **table_spec("PostsTable"))
+    accounts = ddb.create_table(TableName=f"accounts-{suffix}", **table_spec("AccountsTable"))
     idem = f"idempotency-{suffix}"
-    ddb.create_table(
-        TableName=idem, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
-    )
+    ddb.create_table(TableName=idem, **table_spec("IdempotencyTable"))
     return posts, accounts, idem
 
 
@@ -496,7 +481,11 @@ class World:
                 return
             ex.log.append(ex.state)
             if kind == "Task":  # events:putEvents
-                entry = self._params(st["Parameters"], ex)["Entries"][0]
+                try:
+                    entry = self._params(st["Parameters"], ex)["Entries"][0]
+                except KeyError as missing:  # Step Functions: States.Runtime, which no Catch catches
+                    ex.end, ex.state = f"Failed:States.Runtime ({ex.state}: no {missing} in the input)", None
+                    return
                 self.events.append({**entry, "_execution": ex.id})
                 ex.data = self._put(ex.data, st.get("ResultPath", "$"), {})
                 ex.state = st["Next"]
@@ -533,7 +522,11 @@ class World:
             self.advance(ex.wake_at - self.now)
         name = ex.state
         st = ASL["States"][name]
-        params = self._params(st["Parameters"], ex)
+        try:
+            params = self._params(st["Parameters"], ex)
+        except KeyError as missing:
+            ex.end, ex.state = f"Failed:States.Runtime ({name}: no {missing} in the input)", None
+            return
         ex.before_last_task = (name, dict(ex.data))
         self.trace.append(f"{ex.name} {name}{' (again)' if rerun else ''}")
         self.current = ex
@@ -622,6 +615,9 @@ class World:
             self.violations.append(f"{ex.name}: the token is in a task's outcome")
 
     def check(self) -> None:
+        for e in self.executions:
+            if e.end and e.end.startswith("Failed:"):
+                self.violations.append(f"execution {e.name} failed with an error no state caught ({e.end})")
         records = self.records()
         if self.token in json.dumps([records, self.events], default=str):
             self.violations.append("the token is in a post record or an event")
@@ -670,9 +666,6 @@ class World:
                 if media:
                     self.violations.append(f"post {post_id} is live but has no record ({ends})")
                 continue
-            for e in self.executions:
-                if e.post_id == post_id and e.end and e.end.startswith("Failed:"):
-                    self.violations.append(f"execution {e.name} failed with an error no state caught ({e.end})")
             status = rec.get("status")
             if status not in ("published", "failed", "cancelled"):
                 self.violations.append(f"post {post_id} stuck in {status} after its executions ended ({ends})")
