@@ -1,4 +1,29 @@
-"""Fault injection rules (``POST /_fake/faults``)."""
+"""Fault injection rules (``POST /_fake/faults``: a JSON list of rules; ``GET`` lists them with counts).
+
+A rule picks calls by ``match`` (a regex searched in ``"METHOD /route"``, e.g. ``^POST /\\d+/media_publish$``)
+and ``host``, limited by ``times``, ``skip`` and a seeded ``probability``; the first rule that fires decides.
+What the caller then sees (``kind``), and whether Instagram acted on the call:
+
+==============  ===============================================================  ==================
+kind            answer                                                           Instagram acted?
+==============  ===============================================================  ==================
+drop_before     the connection is closed, no answer                              no
+drop_after      the connection is closed, no answer                              yes
+timeout         the answer comes after ``seconds`` (``hang``: then dropped)       yes, late
+http_500        a Graph error envelope with HTTP 500 (``is_transient`` as given)  no; yes if after
+http_503        an HTML 503 page                                                 no; yes if after
+graph_error     a Graph error (``code``, ``subcode``, ``http_status``...)        no; yes if after
+throttle        a throttling error (``code`` 4, 17, 32, 613 or 80002)            no; yes if after
+transient_read  100/33 "Unsupported get request" on a GET                        no
+empty           a 2xx without a body (``http_status`` if 2xx, else 200)          no; yes if after
+==============  ===============================================================  ==================
+
+``after: true`` (with http_500, http_503, graph_error, throttle, empty) runs the call first (the container
+is created, the media published, the comment posted) and then answers as the kind says: the answers after
+which a client cannot tell from the reply whether Instagram acted. Together with drop_after and timeout they
+are the "dropped before or after Instagram acted, 2xx without a body, 5xx transient or not" of the publish
+protocol's model test and of ``make chaos`` (bench/chaos.py).
+"""
 
 from __future__ import annotations
 

@@ -105,10 +105,19 @@ def test_the_same_answer_without_a_publish_publishes_once_after_verifying(w: Wor
     assert any(o["status"] == "verify" for o in out)  # read the container before sending again
 
 
-def test_a_post_that_may_be_live_says_so_and_never_says_post_again(w: World) -> None:
-    # published at Instagram, the answer a 5xx; then every read of the container fails: never confirmed
+def test_when_the_container_cannot_be_read_the_accounts_media_confirm_the_publish(w: World) -> None:
     w.fake.faults({"match": PUBLISH, "times": 1, "after": True, "kind": "http_500", "is_transient": False},
                   {"match": r"^GET /\d+$", "kind": "http_500", "skip": 1})  # CheckContainers reads it first
+    out = w.run("p1", A)
+    rec = w.rec("p1")
+    assert rec.status == "published" and rec.media_id == w.media()[0]["id"], dump(out)
+
+
+def test_a_post_that_may_be_live_says_so_and_never_says_post_again(w: World) -> None:
+    # published at Instagram, the answer a 5xx; then every read of the container and of the media fails
+    w.fake.faults({"match": PUBLISH, "times": 1, "after": True, "kind": "http_500", "is_transient": False},
+                  {"match": r"^GET /\d+$", "kind": "http_500", "skip": 1},  # CheckContainers reads it first
+                  {"match": r"^GET /\d+/media$", "kind": "http_500"})
     out = w.run("p1", A)
     rec = w.rec("p1")
     assert rec.status == "failed" and rec.may_be_live is True, dump(out)
@@ -166,3 +175,54 @@ def first_comment_run(w: World, post_id: str) -> dict[str, object]:
     from igpub.publishing import first_comment
 
     return dict(first_comment.run(w.deps, post_id))
+
+
+# ------------------------------------------- 7: Prepare alone never leaves a post in creating with nothing to move it
+def test_prepare_for_an_unknown_account_records_the_post_failed(w: World) -> None:
+    from igpub.publishing import workflow
+
+    out = workflow.prepare(w.deps, "p1", {**w.request(), "account_id": "17841400000000000"}, A)
+    assert out["status"] == "failed" and out["code"] == "no_account"
+    rec = w.rec("p1")
+    assert rec.status == "failed" and rec.failure_code == "no_account" and rec.failure_reason == out["reason"]
+
+
+def test_a_publish_in_flight_never_sends_for_a_post_cancelled_meanwhile(w: World) -> None:
+    from igpub.publishing import workflow
+
+    workflow.prepare(w.deps, "p1", w.request(), A)
+    assert workflow.create(w.deps, "p1", A)["status"] == "finished"
+    # igpub cancel clears the post as abandoned (its execution ended) while a Publish task is still running
+    assert w.posts.abandon("p1", w.clock[0], execution_id=A, why="its execution aborted") is not None
+    assert workflow.publish(w.deps, "p1", A)["status"] == "cancelled"
+    assert w.media() == [] and w.rec("p1").status == "cancelled"
+
+
+# ---------------------------------------------- 6: a first comment whose create lands late is not made twice
+def test_a_comment_create_that_lands_after_the_client_gave_up_is_not_made_again(fake: FakeInstagram) -> None:
+    import time
+
+    with world(fake, http_timeout_s=0.3) as w:
+        out = w.run("p1", A, request=w.request("with a comment", first_comment="first!"))
+        assert w.rec("p1").status == "published", dump(out)
+        with fake.app.store.lock:
+            fake.app.store.comments.clear()
+        rec = w.rec("p1")
+        w.posts.update("p1", w.clock[0], first_comment_status="pending", remove=(
+            "first_comment_id", "first_comment_attempted_at", "first_comment_unknown_at", "first_comment_reason"),
+            first_comment_attempts=0)
+        # Instagram takes 1 s to create it; igpub's client gives up after 0.3 s
+        fake.faults({"match": r"^POST /\d+/comments$", "kind": "timeout", "seconds": 1.0, "times": 1})
+        outs = [first_comment_run(w, "p1")]
+        assert outs[0]["status"] == "retry_comment"
+        w.advance(float(outs[0]["wait_s"]))  # type: ignore[arg-type]
+        outs.append(first_comment_run(w, "p1"))  # the create has not landed yet: nothing to find
+        time.sleep(1.2)  # now it lands
+        while outs[-1]["status"] == "retry_comment":
+            w.advance(float(outs[-1]["wait_s"]))  # type: ignore[arg-type]
+            outs.append(first_comment_run(w, "p1"))
+        assert outs[-1]["first_comment_status"] == "posted", outs
+        with fake.app.store.lock:
+            texts = [c.text for c in fake.app.store.comments.values() if c.media_id == rec.media_id]
+        assert texts == ["first!"]  # once, though the first create landed after the client gave up
+        assert [o["status"] for o in outs] == ["retry_comment", "retry_comment", "commented"]  # waited, then found

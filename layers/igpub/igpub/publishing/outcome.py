@@ -26,7 +26,7 @@ class Status(StrEnum):
     IN_PROGRESS = "in_progress"  # Instagram is still processing: poll again after wait_s
     RATE_LIMITED = "rate_limited"  # wait_s, then the same step again
     RETRY_CREATE = "retry_create"  # creating a container hit a limit or a transient error: create again
-    CANCELLED = "cancelled"  # igpub cancel marked the scheduled post cancelled before this claimed it
+    CANCELLED = "cancelled"  # igpub cancel marked the post cancelled before this claimed it (or as abandoned)
     RESCHEDULED = "rescheduled"  # igpub reschedule handed the post to another execution before this claimed it
     # Publish
     PUBLISHED = "published"
@@ -50,7 +50,9 @@ STEP_STATUSES: dict[Step, frozenset[Status]] = {
         {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.RETRY_CREATE, Status.CANCELLED,
          Status.RESCHEDULED, Status.FAILED}
     ),
-    "check": frozenset({Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.DUPLICATE, Status.FAILED}),
+    "check": frozenset(
+        {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.DUPLICATE, Status.CANCELLED, Status.FAILED}
+    ),
     "publish": frozenset(
         {
             Status.PUBLISHED,
@@ -60,6 +62,7 @@ STEP_STATUSES: dict[Step, frozenset[Status]] = {
             Status.VERIFY,
             Status.RECREATE,
             Status.DUPLICATE,
+            Status.CANCELLED,
             Status.FAILED,
         }
     ),

@@ -70,7 +70,7 @@ def _not_mine(rec: PostRecord) -> Outcome:
 
 def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = load(deps, post_id)
-    if rec.execution_id != execution_id:
+    if rec.execution_id != execution_id or rec.status == "cancelled":
         return not_owner(rec, execution_id)
     problem = usable(account, rec)
     if problem or account is None:
@@ -79,7 +79,10 @@ def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
 
 
 def not_owner(rec: PostRecord, execution_id: str) -> Outcome:
-    """Another execution owns the post: this one ends without changing it."""
+    """Another execution owns the post (or igpub cancel cleared it as abandoned): this one ends without
+    changing it."""
+    if rec.execution_id == execution_id and rec.status == "cancelled":
+        return {"status": Status.CANCELLED, "reason": "the post was cancelled (igpub cancel) before its publish"}
     logger.warning("post owned by another execution", extra={"post_id": rec.post_id, "owner": rec.execution_id,
                                                               "execution": execution_id})
     return {"status": Status.DUPLICATE, "reason": f"post {rec.post_id} is handled by {rec.execution_id}"}

@@ -30,7 +30,7 @@ from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.publishing.polling import not_owner
 from igpub.publishing.request import PostRequest
 from igpub.repositories.idempotency import PublishInProgress
-from igpub.repositories.posts import NotOwner, PostRecord
+from igpub.repositories.posts import FINAL, NotOwner, PostRecord
 
 QUOTA_UNKNOWN_WAIT_S = 3600
 DEFINITIVE_REFUSALS = (
@@ -49,7 +49,7 @@ class NotFinal(Exception):
 
 def publish(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = load(deps, post_id)
-    if rec.execution_id != execution_id:
+    if rec.execution_id != execution_id or rec.status == "cancelled":
         return not_owner(rec, execution_id)
     if rec.status == "published":
         return _published_outcome(rec)
@@ -112,7 +112,11 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                 # FINISHED, but the earlier attempt may still land at Instagram: give it time first
                 deps.posts.update(rec.post_id, deps.clock(), verified_at=int(deps.clock()))
                 raise NotFinal(wait(Status.VERIFY, delay - since))
-        deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
+        try:  # recorded before the call, and only while the post is still this execution's and not final
+            deps.posts.set_status(rec.post_id, deps.clock(), rec.execution_id, "processing", unless=FINAL,
+                                  publish_attempted_at=int(deps.clock()))
+        except NotOwner:
+            raise NotFinal(not_owner(deps.posts.get(rec.post_id) or rec, rec.execution_id)) from None
         sent = True
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
@@ -133,9 +137,23 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
         # we do not know whether Instagram published (no answer, a 5xx, a 2xx without a media id, an error
         # that is not a refusal): read the container's status next time, never call it failed unread
         logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
-        deps.posts.update(rec.post_id, deps.clock(), publish_unknown_at=int(deps.clock()))
-        raise NotFinal(transient(deps, rec, exc, Status.VERIFY)) from None
+        return _unknown(deps, rec, req, account, token, exc, attempted=sent or rec.publish_attempted_at is not None)
     return _record_published(deps, rec, req, account, token, media_id, recovered=False)
+
+
+def _unknown(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, token: str, exc: InstagramError, *,
+             attempted: bool) -> Outcome:
+    """Verify again later; when the retries are used up and a publish was sent, look for the post among the
+    account's media (the container's status could not be read) before anything is called failed."""
+    deps.posts.update(rec.post_id, deps.clock(), publish_unknown_at=int(deps.clock()))
+    out = transient(deps, rec, exc, Status.VERIFY)
+    if out["status"] == Status.FAILED and attempted:
+        rec = deps.posts.get(rec.post_id) or rec
+        media_id, _why = _find_media_id(deps, rec, account, token)
+        if media_id:
+            logger.info("publish confirmed by the account's media", extra={"post_id": rec.post_id})
+            return _record_published(deps, rec, req, account, token, media_id, recovered=True)
+    raise NotFinal(out)
 
 
 def _confirm_refusal(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, token: str, container: str,
@@ -144,8 +162,7 @@ def _confirm_refusal(deps: Deps, rec: PostRecord, req: PostRequest, account: Acc
         st = deps.client.get_container_status(container, token, account_id=account.account_id)
     except InstagramError as read:  # cannot confirm: treat the answer as unknown and verify later
         logger.warning("publish refusal unconfirmed; will verify", extra={"error": read.as_dict()})
-        deps.posts.update(rec.post_id, deps.clock(), publish_unknown_at=int(deps.clock()))
-        raise NotFinal(transient(deps, rec, exc, Status.VERIFY)) from None
+        return _unknown(deps, rec, req, account, token, exc, attempted=True)
     if st.status_code == "PUBLISHED":
         media_id, unknown = _find_media_id(deps, rec, account, token)
         return _record_published(deps, rec, req, account, token, media_id, recovered=True, unknown=unknown)

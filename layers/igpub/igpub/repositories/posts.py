@@ -79,6 +79,7 @@ class PostRecord(BaseModel):
     first_comment_reason: str | None = None
     first_comment_attempted_at: int | None = None
     first_comment_attempts: int = 0
+    first_comment_unknown_at: int | None = None  # when a comment create ended without an answer
     created_at: str
     updated_at: str
     started_at: int
@@ -188,6 +189,42 @@ class PostRepository(aws.TableRepository):
                 history=entry,
                 condition=("#s IN (:scheduled, :cancelled) AND execution_id = :e",
                            {":scheduled": "scheduled", ":cancelled": "cancelled", ":e": old_execution_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
+    def hand_back(
+        self, post_id: str, now: float, *, from_execution_id: str, to_execution_id: str, request: str,
+        status: PostStatus, why: str,
+    ) -> PostRecord | None:
+        """Undo a ``reschedule`` whose new execution could not be started: the post returns to its previous
+        execution, request and status, only while the new execution has not claimed it (it never started,
+        or it started and will find the post is not its own). None when that is no longer so."""
+        entry = {"at": iso(now), "action": "reschedule_undone", "why": why[:300]}
+        try:
+            return self._update(
+                post_id, iso(now), {"status": status, "execution_id": to_execution_id, "request": request},
+                history=entry,
+                condition=("#s = :scheduled AND execution_id = :e",
+                           {":scheduled": "scheduled", ":e": from_execution_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
+    def abandon(self, post_id: str, now: float, *, execution_id: str, why: str) -> PostRecord | None:
+        """Cancel a post left in creating or processing by an execution that is no longer running, and
+        whose publish was never sent (a post whose publish was sent may be live: never cancelled here).
+        None when the record changed (another owner, a publish sent, a final status)."""
+        entry = {"at": iso(now), "action": "cancel", "from": "abandoned", "to": "cancelled", "why": why[:300]}
+        try:
+            return self._update(
+                post_id, iso(now), {"status": "cancelled"}, history=entry,
+                condition=("#s IN (:c, :p) AND execution_id = :e AND attribute_not_exists(publish_attempted_at)",
+                           {":c": "creating", ":p": "processing", ":e": execution_id}),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
