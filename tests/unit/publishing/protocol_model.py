@@ -19,8 +19,9 @@ Everything is real but the transport and the clock:
 * ``igpub cancel`` / ``igpub reschedule`` are ``igpub_cli.api.cancel_post`` / ``reschedule_post`` with a
   deployment whose Step Functions client starts and stops the model's executions (and can fail to start one).
 
-Assumption of the model (stated, not hidden): a request whose connection dropped lands at Instagram within
-``LATE_LANDING_S`` seconds of when igpub gave up on it, or never (the verify delay's premise).
+Assumption of the model (stated, not hidden): a request whose connection dropped lands at Instagram strictly
+within ``LATE_LANDING_S`` seconds of when igpub gave up on it, or never (the verify delay's premise; no model
+time passes during a call, so igpub gives up when it sent the request).
 """
 
 from __future__ import annotations
@@ -199,6 +200,15 @@ class ModelSFN:
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "StartExecution")
         ex = self.world.start(name, json.loads(input))
         return {"executionArn": ex.id}
+
+    def describe_execution(self, *, executionArn: str) -> dict[str, Any]:  # noqa: N803
+        ex = self.world.executions_by_id.get(executionArn)
+        if ex is None:
+            raise self.exceptions.ExecutionDoesNotExist({"Error": {"Code": "ExecutionDoesNotExist"}},
+                                                        "DescribeExecution")
+        if ex.live:
+            return {"status": "RUNNING"}
+        return {"status": "ABORTED" if ex.end == STOPPED else "FAILED" if ex.end and "Fail" in ex.end else "SUCCEEDED"}
 
     def stop_execution(self, *, executionArn: str, cause: str) -> None:  # noqa: N803
         ex = self.world.executions_by_id.get(executionArn)
@@ -399,13 +409,13 @@ class World:
         if not self.late:
             return
         late = self.late.pop(index % len(self.late))
-        if self.now <= late.deadline:
+        if self.now < late.deadline:
             self.trace.append(f"  late {late.what} lands")
             self._route(late.request, late.post_id)
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-        self.late = [r for r in self.late if r.deadline >= self.now]  # never lands
+        self.late = [r for r in self.late if r.deadline > self.now]  # never lands
 
     # ------------------------------------------------------------------ Step Functions
     def start(self, name: str, data: dict[str, Any]) -> Execution:

@@ -103,21 +103,27 @@ def test_a_recovered_publish_never_takes_another_posts_media(world: World) -> No
     world.check_final()
 
 
-def test_a_first_comment_that_lands_late_is_not_made_twice(world: World) -> None:
-    # hole 6: the comment's create is still running at Instagram when igpub gives up
+@pytest.mark.parametrize("lands_after_s", [0, 10, 119])
+def test_a_first_comment_that_lands_late_is_not_made_twice(world: World, lands_after_s: int) -> None:
+    # hole 6: the comment's create is still running at Instagram when igpub gives up; it lands within the
+    # verify delay, while igpub retries
     a = world.start("a", {"post_id": "p1", "request": request_for(world, "comment")})
     _until(world, a, "FirstComment")
     world.arm_ig_fault("POST comments", "late")
+    gave_up = world.now
     world.run(a)
     world.check()
-    for _ in range(3):  # the next attempts, then the first create lands
-        if a.state == "FirstComment":
-            world.run(a)
-            world.check()
+    while a.state == "FirstComment" and a.wake_at <= gave_up + lands_after_s:
+        world.run(a)  # the next attempts before it lands
+        world.check()
+    world.advance(gave_up + lands_after_s - world.now)
+    assert world.late, "the late create is still in flight"
     world.land_late(0)
     world.check()
     world.drain()
     world.check_final()
+    media = world.media_of("p1")
+    assert len(world.own_comments_on({m.id for m in media})) == 1
 
 
 def test_a_reschedule_whose_new_execution_does_not_start_leaves_no_stuck_post(world: World) -> None:
@@ -128,7 +134,7 @@ def test_a_reschedule_whose_new_execution_does_not_start_leaves_no_stuck_post(wo
     world.run(a)
     world.fail_next_start = True
     at = datetime.fromtimestamp(max(world.now, datetime.now(UTC).timestamp()) + 900, UTC)
-    with pytest.raises((ClientError, RequestInvalid)):
+    with pytest.raises((ClientError, RequestInvalid, RuntimeError)):
         api.reschedule_post(world.dep, "p1", at)  # type: ignore[arg-type]
     world.drain()
     world.check_final()

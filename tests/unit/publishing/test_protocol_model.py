@@ -110,7 +110,7 @@ class PublishProtocol(RuleBasedStateMachine):
         at = datetime.fromtimestamp(max(self.world.now, datetime.now(UTC).timestamp()) + in_s, UTC)
         try:
             api.reschedule_post(self.world.dep, post, at, stop_execution=stop)  # type: ignore[arg-type]
-        except (RequestInvalid, ClientError):
+        except (RequestInvalid, ClientError, RuntimeError):
             pass  # refused, or an AWS error the CLI reports (e.g. Step Functions did not start the new execution)
         self.world.fail_next_start = False
 
