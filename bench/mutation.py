@@ -35,12 +35,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "layers" / "igpub" / "igpub"
 
-# The fast tests of the publish protocol: unit tests (no stack), then the model-based test
-# (tests/unit/publishing/test_protocol_model.py, its bounded example count).
+# The fast tests of the publish protocol (no stack): its unit tests first (they kill most mutants in seconds),
+# then the model's fixed scenarios, then the model-based test (tests/unit/publishing/test_protocol_model.py:
+# Hypothesis, derandomized, IGPUB_MODEL_EXAMPLES examples; the run sets MODEL_EXAMPLES below unless given).
+_MODEL_FILES = ["tests/unit/publishing/test_protocol_examples.py", "tests/unit/publishing/test_protocol_model.py"]
 PROTOCOL_TESTS = [
-    "tests/unit/publishing",
+    *sorted(
+        str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "unit" / "publishing").glob("test_*.py")
+        if str(p.relative_to(ROOT)) not in _MODEL_FILES
+    ),
     "tests/unit/test_aws_transient.py",
+    *_MODEL_FILES,
 ]
+MODEL_EXAMPLES = "25"
 
 # target name -> (file inside the package, the tests that guard it)
 TARGETS: dict[str, tuple[str, list[str]]] = {
@@ -163,7 +170,9 @@ def _sites(tree: ast.Module) -> Iterator[tuple[str, int, ast.AST, str]]:
             yield "boolop", line, node, f"{type(node.op).__name__} -> {'Or' if isinstance(node.op, ast.And) else 'And'}"
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             yield "not", line, node, "drop `not`"
-        elif isinstance(node, ast.Tuple | ast.Set | ast.List) and len(node.elts) > 1 and isinstance(node.ctx, ast.Load):
+        elif isinstance(node, ast.Tuple | ast.Set | ast.List) and len(node.elts) > 1 and isinstance(
+            getattr(node, "ctx", ast.Load()), ast.Load  # a set literal has no ctx
+        ):
             for i, elt in enumerate(node.elts):
                 if isinstance(elt, ast.Constant | ast.Call | ast.UnaryOp | ast.Attribute):
                     yield f"drop:{i}", getattr(elt, "lineno", line), node, f"drop element {ast.unparse(elt)[:60]}"
@@ -248,6 +257,7 @@ def _run_child(mutant: Mutant, workdir: Path) -> int:
     shutil.copytree(PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / TARGETS[mutant.target][0]).write_text(mutant.source)
     sys.dont_write_bytecode = True
+    os.environ.setdefault("IGPUB_MODEL_EXAMPLES", MODEL_EXAMPLES)
     os.chdir(ROOT)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

@@ -182,7 +182,7 @@ class FaultyTable:
 class ModelSFN:
     """What igpub_cli.api needs of a Step Functions client."""
 
-    class exceptions:  # noqa: N801 - boto3's shape
+    class exceptions:
         ClientError = ClientError
 
         class ExecutionDoesNotExist(ClientError):
@@ -194,14 +194,14 @@ class ModelSFN:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def start_execution(self, *, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:  # noqa: N803
+    def start_execution(self, *, stateMachineArn: str, name: str, input: str) -> dict[str, Any]:
         if self.world.fail_next_start:
             self.world.fail_next_start = False
             raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "injected"}}, "StartExecution")
         ex = self.world.start(name, json.loads(input))
         return {"executionArn": ex.id}
 
-    def describe_execution(self, *, executionArn: str) -> dict[str, Any]:  # noqa: N803
+    def describe_execution(self, *, executionArn: str) -> dict[str, Any]:
         ex = self.world.executions_by_id.get(executionArn)
         if ex is None:
             raise self.exceptions.ExecutionDoesNotExist({"Error": {"Code": "ExecutionDoesNotExist"}},
@@ -210,7 +210,7 @@ class ModelSFN:
             return {"status": "RUNNING"}
         return {"status": "ABORTED" if ex.end == STOPPED else "FAILED" if ex.end and "Fail" in ex.end else "SUCCEEDED"}
 
-    def stop_execution(self, *, executionArn: str, cause: str) -> None:  # noqa: N803
+    def stop_execution(self, *, executionArn: str, cause: str) -> None:
         ex = self.world.executions_by_id.get(executionArn)
         if ex is None:
             raise self.exceptions.ExecutionDoesNotExist({"Error": {"Code": "ExecutionDoesNotExist"}}, "StopExecution")
@@ -403,7 +403,8 @@ class World:
 
     @staticmethod
     def _httpx(resp: Any) -> httpx.Response:
-        return httpx.Response(resp.status, content=resp.body, headers={**resp.headers, "content-type": resp.content_type})
+        headers = {**resp.headers, "content-type": resp.content_type}
+        return httpx.Response(resp.status, content=resp.body, headers=headers)
 
     def land_late(self, index: int) -> None:
         if not self.late:
@@ -659,7 +660,8 @@ class World:
         for event in self.events:
             detail = event.get("Detail", {})
             post_id, reason = str(detail.get("post_id")), str(detail.get("reason") or "")
-            if event.get("DetailType") == "igpub.PostFailed" and self.media_of(post_id) and not MAY_BE_LIVE.search(reason):
+            failed_event = event.get("DetailType") == "igpub.PostFailed"
+            if failed_event and self.media_of(post_id) and not MAY_BE_LIVE.search(reason):
                 self.violations.append(f"igpub.PostFailed was sent for post {post_id}, which is live: {reason[:150]!r}")
         if self.violations:
             raise Violation("\n".join(self.violations))
