@@ -47,7 +47,7 @@ PROTOCOL_TESTS = [
     "tests/unit/test_aws_transient.py",
     *_MODEL_FILES,
 ]
-MODEL_EXAMPLES = "25"
+MODEL_EXAMPLES = "15"
 
 # target name -> (file inside the package, the tests that guard it)
 TARGETS: dict[str, tuple[str, list[str]]] = {

@@ -190,7 +190,7 @@ def test_transient_errors_back_off_then_give_up_after_four_attempts(world: tuple
     d, client = world
     client.create_error = TransientError("flaky")  # unknown: the next attempt looks first, after the delay
     waits = []
-    for i in range(8):
+    for _ in range(8):
         out = run(d)
         if out["status"] != Status.RETRY_COMMENT:
             break
