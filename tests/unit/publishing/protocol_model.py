@@ -73,7 +73,11 @@ sys.modules[_spec.name] = publisher_app  # pydantic resolves TaskEvent's annotat
 _spec.loader.exec_module(publisher_app)
 
 _IMAGE = make_image(1080, 1080, "jpg", 0)
-media_checks.fetch = lambda url, max_bytes, timeout, keep=None: media_checks.Fetched(_IMAGE, len(_IMAGE))  # type: ignore[assignment]
+
+
+def _fetch(url: str, max_bytes: int, timeout: float, keep: int | None = None) -> media_checks.Fetched:
+    """The fake's media download, while a World lives: every URL is a valid 1080x1080 JPEG (no network)."""
+    return media_checks.Fetched(_IMAGE, len(_IMAGE))
 
 IG_FAULTS = (
     "drop_before",  # the connection dropped, Instagram did nothing
@@ -312,8 +316,11 @@ class World:
         self.events: list[dict[str, Any]] = []
         self.violations: list[str] = []
         self.trace: list[str] = []
+        self._real_fetch = media_checks.fetch
+        media_checks.fetch = _fetch  # type: ignore[assignment]  # restored by close()
 
     def close(self) -> None:
+        media_checks.fetch = self._real_fetch  # type: ignore[assignment]
         self.client.close()
         for t in (self._raw_posts, self.accounts_table._table):
             t.delete()
