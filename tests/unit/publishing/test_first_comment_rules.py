@@ -16,6 +16,7 @@ from igpub.instagram.errors import (
     InstagramError,
     InvalidRequestError,
     NetworkError,
+    PermissionDeniedError,
     RateLimitedError,
     TransientError,
     UnexpectedResponseError,
@@ -229,3 +230,37 @@ def test_a_comment_by_someone_else_is_not_ours(world: tuple[Deps, Client]) -> No
     client.comments.append(Comment.model_validate({"id": "x2", "text": "second", "user": {"id": "ig1"}}))
     out = run(d)
     assert out["first_comment_status"] == "posted" and out["first_comment_id"] == "k1"
+
+
+def test_a_comment_recorded_failed_is_never_tried_again(world: tuple[Deps, Client]) -> None:
+    d, client = world
+    d.posts.update("p1", NOW, first_comment_status="failed", first_comment_reason="comments are off")
+    out = run(d)
+    assert out["first_comment_status"] == "failed" and out["reason"] == "comments are off"
+    assert client.creates == []
+
+
+def test_posting_clears_the_reason_an_earlier_attempt_left(world: tuple[Deps, Client]) -> None:
+    d, client = world
+    client.create_error = InvalidRequestError("does not exist", code=100, subcode=33)
+    assert run(d)["status"] == Status.RETRY_COMMENT and rec(d).first_comment_reason
+    client.create_error = None
+    d.now = NOW + 10
+    out = run(d)
+    assert out["first_comment_status"] == "posted" and "reason" not in out
+    assert rec(d).first_comment_reason is None
+
+
+def test_a_5xx_is_unknown_whatever_its_class(world: tuple[Deps, Client]) -> None:
+    d, client = world
+    client.create_error = InvalidRequestError("server said no", code=1, http_status=500)
+    assert run(d) == {"status": Status.RETRY_COMMENT, "wait_s": 10}
+    assert rec(d).first_comment_unknown_at == int(NOW)  # it may still land: the next attempt waits for it
+
+
+def test_a_permission_refusal_is_final(world: tuple[Deps, Client]) -> None:
+    d, client = world
+    client.create_error = PermissionDeniedError("not allowed", code=10, http_status=400)
+    out = run(d)
+    assert out["first_comment_status"] == "failed" and "not allowed" in out["reason"]
+    assert rec(d).first_comment_unknown_at is None and rec(d).first_comment_attempts == 1
