@@ -14,6 +14,7 @@ process forked from a parent that has already imported the heavy libraries (pyda
     python -m bench.mutation                       # every mutant of every target
     python -m bench.mutation --sample 150 --seed 1  # a seeded sample
     python -m bench.mutation --target errors --list  # print the mutants, run nothing
+    python -m bench.mutation --target publish --mutant 12 --mutant 40  # only these (indexes from --list)
 """
 
 from __future__ import annotations
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--list", action="store_true", help="print the mutants and exit")
+    ap.add_argument("--mutant", type=int, action="append", help="run only these mutant indexes (see --list)")
     ap.add_argument("--json", type=Path, default=ROOT / "mutation-results.json")
     args = ap.parse_args(argv)
 
@@ -323,9 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         total = len(batch)
         if args.sample and args.sample < total:
             batch = sorted(rng.sample(batch, args.sample), key=lambda m: m.index)
+        if args.mutant:
+            batch = [m for m in batch if m.index in args.mutant]
         if args.list:
             for m in batch:
-                print(f"{target}:{m.line}: {m.what}")
+                print(f"{target}:{m.line}: {m.what}  [#{m.index}]")
             continue
         print(f"{target}: {len(batch)} of {total} mutants ({TARGETS[target][0]})", flush=True)
         started = time.monotonic()
@@ -336,14 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         score = 100.0 * killed / len(batch) if batch else 100.0
         print(f"{target}: killed {killed} of {len(batch)} ({score:.1f} %) in {time.monotonic() - started:.0f} s")
         for m in survivors:
-            print(f"  SURVIVED {TARGETS[target][0]}:{m.line}: {m.what}")
+            print(f"  SURVIVED {TARGETS[target][0]}:{m.line}: {m.what}  [#{m.index}]")
         report["targets"][target] = {  # type: ignore[index]
             "file": TARGETS[target][0],
             "mutants": total,
             "run": len(batch),
             "killed": killed,
             "score_pct": round(score, 1),
-            "survivors": [{"line": m.line, "what": m.what} for m in survivors],
+            "survivors": [{"line": m.line, "what": m.what, "index": m.index} for m in survivors],
         }
     if not args.list:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
