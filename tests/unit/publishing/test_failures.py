@@ -110,6 +110,12 @@ def test_a_container_error_carries_the_subcodes_advice() -> None:
         ({"Error": "KeyError", "Cause": json.dumps({"errorMessage": "'x'", "errorType": "KeyError"})},
          "internal", "unexpected error (KeyError): 'x'"),
         ({"Error": "States.Timeout", "Cause": "not json"}, "internal", "(States.Timeout): not json"),
+        # ministack names every Lambda error Runtime.HandlerError: the type inside the Cause wins
+        ({"Error": "Runtime.HandlerError", "Cause": json.dumps({"errorMessage": "boom", "errorType": "KeyError"})},
+         "internal", "unexpected error (KeyError): boom"),
+        ({"Error": "Runtime.HandlerError", "Cause": json.dumps({"errorMessage": "AWS kept failing (Query)",
+                                                                "errorType": "AwsTransientError"})},
+         "aws_transient", "AWS kept failing (Query) in every retry"),
     ],
 )
 def test_fail_reads_the_error_step_functions_caught(deps: workflow.Deps, error: dict[str, str], code: str,
