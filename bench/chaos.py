@@ -286,8 +286,8 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
             if r and r.status == "published" and media_by_caption[req["caption"]] == 0),
         "instagram_calls": len(calls),
         "throttle_blocks_compressed": len(compressor.blocks_seen),
-        "faults_fired": {f"{f['kind']}{'/' + str(f['code']) if f.get('code') else ''} on {f['match']}": f["fired"]
-                         for f in fired},
+        "faults_fired": {f"{f['kind']}{'/' + str(f['code']) if f.get('code') else ''}"
+                         f"{' after acting' if f.get('after') else ''} on {f['match']}": f["fired"] for f in fired},
         "aws_faults": aws_faults,
         "aws_fault_mix": [rule.model_dump(exclude_defaults=True) for rule in (aws_fault_mix() if aws_faults else [])],
         "aws_requests": sum(proxy.requests.values()),

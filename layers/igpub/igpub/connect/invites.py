@@ -5,8 +5,9 @@ When an invite is spent: the callback claims it (conditional write) after checki
 and before any call to Instagram or Meta. If the connection then fails (consent denied, Instagram
 refuses the code), the claim is released and the link works again until it expires; once an account
 is saved with it (``after_save``, before anything else can fail), it is used for good. The claim's
-condition includes the expiry: an invite cannot be spent after it expired, even by a sign-in started in time. Opening the link twice before finishing gives two sign-in
-sessions, of which only the first to complete connects.
+condition includes the expiry: an invite cannot be spent after it expired, even by a sign-in started in
+time. Opening the link twice before finishing gives two sign-in sessions, of which only the first to
+complete connects.
 """
 
 from __future__ import annotations
