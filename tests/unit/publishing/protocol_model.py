@@ -441,6 +441,8 @@ class World:
 
     def _get(self, data: dict[str, Any], path: str, ex: Execution) -> Any:
         if path.startswith("$$."):
+            if path == "$$.State.EnteredTime":
+                return datetime.fromtimestamp(self.now, UTC).isoformat()
             assert path == "$$.Execution.Id", path
             return ex.id
         cur: Any = data
@@ -498,7 +500,7 @@ class World:
             if kind == "Task" and st["Resource"] == "${PublisherFunctionArn}":
                 return
             ex.log.append(ex.state)
-            if kind == "Task":  # events:putEvents
+            if kind == "Task" and st["Resource"] == "arn:aws:states:::events:putEvents":
                 try:
                     entry = self._params(st["Parameters"], ex)["Entries"][0]
                 except KeyError as missing:  # Step Functions: States.Runtime, which no Catch catches
@@ -507,6 +509,22 @@ class World:
                 self.events.append({**entry, "_execution": ex.id})
                 ex.data = self._put(ex.data, st.get("ResultPath", "$"), {})
                 ex.state = st["Next"]
+            elif kind == "Task" and st["Resource"] == "arn:aws:states:::dynamodb:updateItem":
+                params = self._params(st["Parameters"], ex)
+                assert params["TableName"] == "${PostsTableName}", params["TableName"]
+                params["TableName"] = self.settings.posts_table
+                name = ex.state
+                try:
+                    boto3.client("dynamodb", region_name="us-east-1").update_item(**params)
+                except ClientError as exc:  # Step Functions names it DynamoDB.<code>
+                    self._task_error(ex, name, st, exc, error=f"DynamoDB.{exc.response['Error']['Code']}")
+                    if ex.live and ex.state == name:  # retried: the model runs it again at once
+                        continue
+                    return
+                ex.data = self._put(ex.data, st.get("ResultPath", "$"), {})
+                ex.state = st["Next"]
+            elif kind == "Task":
+                raise NotImplementedError(f"{ex.state}: {st['Resource']} (the model's requests never need it)")
             elif kind == "Choice":
                 nxt = next((r["Next"] for r in st["Choices"] if self._choice(r, ex)), st.get("Default"))
                 assert nxt is not None, f"{ex.state}: no Choice matched and no Default ({ex.data.get('outcome')})"
@@ -567,8 +585,9 @@ class World:
         ex.state = st["Next"]
         self._flow(ex)
 
-    def _task_error(self, ex: Execution, name: str, st: dict[str, Any], exc: Exception) -> None:
-        error = "AwsTransientError" if aws.transient_aws_error(exc) else type(exc).__name__
+    def _task_error(self, ex: Execution, name: str, st: dict[str, Any], exc: Exception, *,
+                    error: str | None = None) -> None:
+        error = error or ("AwsTransientError" if aws.transient_aws_error(exc) else type(exc).__name__)
         message = f"AWS kept failing ({aws.transient_aws_error(exc)})" if error == "AwsTransientError" else str(exc)
         cause = json.dumps({"errorMessage": message, "errorType": error, "stackTrace": []})
         self.trace.append(f"  -> raised {error}: {message[:80]}")
