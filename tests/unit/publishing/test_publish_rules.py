@@ -102,3 +102,12 @@ def test_a_full_quota_with_an_unreadable_limit_waits_an_hour(
     client.publish_error = QuotaExhaustedError("full", http_status=400)
     client.limit = InstagramError("limit unreadable")
     assert workflow.publish(deps, "p1", A) == {"status": Status.QUOTA_FULL, "wait_s": 3600, "quota_total": None}
+
+
+def test_a_published_post_is_answered_from_its_record(world: tuple[workflow.Deps, Client, PostRepository]) -> None:
+    deps, client, posts = world
+    posts.update("p1", NOW, status="published", media_id="m0", permalink="https://www.instagram.com/p/y/")
+    client.publish_error = InstagramError("must not be called")
+    out = workflow.publish(deps, "p1", A)
+    assert out["status"] == Status.PUBLISHED and out["media_id"] == "m0"
+    assert out["permalink"] == "https://www.instagram.com/p/y/"
