@@ -166,3 +166,10 @@ def test_a_hashtag_pool_fills_the_caption_or_the_first_comment(posts: PostReposi
     rec = posts.get("p1")
     assert rec is not None and rec.caption == caption and rec.first_comment_text == comment
     assert rec.hashtags == ["one", "two"]
+
+
+def test_without_a_pool_the_caption_is_the_requests(posts: PostRepository) -> None:
+    assert workflow.prepare(deps(posts, hashtags=True), "p1", request(first_comment="first!"), A)["status"] == \
+        Status.READY
+    rec = posts.get("p1")
+    assert rec is not None and rec.caption == "hello" and rec.first_comment_text == "first!" and rec.hashtags == []
