@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from igpub.observability import logger
-from igpub.publishing.deps import Deps
+from igpub.publishing.deps import Deps, deauthorized
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.kinds import KINDS
 from igpub.publishing.outcome import Outcome, Status, failed
@@ -79,6 +79,8 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         return failed(
             f"Account {req.account_id} is not connected to igpub. Connect it first (igpub connect).", "no_account"
         )
+    if account.status == "deauthorized":  # issue 22
+        return deauthorized(account)
     if account.status != "active":
         return failed(
             f"@{account.username} needs re-authorisation ({account.reauth_reason or 'token invalid'}). "

@@ -61,9 +61,19 @@ def load(deps: Deps, post_id: str) -> tuple[PostRecord, PostRequest, Account | N
     return rec, req, deps.accounts.get(rec.account_id)
 
 
+def deauthorized(account: Account) -> Outcome:
+    return failed(
+        f"Not published: @{account.username} was disconnected from igpub ({account.deauthorized_by}, "
+        f"{account.deauthorized_at}). Connect the account again to publish.",
+        "deauthorized",
+    )
+
+
 def usable(account: Account | None, rec: PostRecord) -> Outcome | None:
     if account is None:
         return failed(f"Account {rec.account_id} is no longer connected.", "no_account")
+    if account.status == "deauthorized":  # issue 22: the person removed the app, or igpub disconnect
+        return deauthorized(account)
     if account.status != "active":
         return failed(
             f"@{account.username} needs re-authorisation ({account.reauth_reason}). Reconnect it and post again.",

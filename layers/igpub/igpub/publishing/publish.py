@@ -91,6 +91,11 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                 deps.posts.update(rec.post_id, deps.clock(), verified_at=int(deps.clock()))
                 raise NotFinal(wait(Status.VERIFY, delay - since))
         deps.posts.update(rec.post_id, deps.clock(), publish_attempted_at=int(deps.clock()))
+        # issue 22: the account read again right before media_publish (a consistent read): once a
+        # deauthorization is recorded, no publish starts
+        refused = usable(deps.accounts.get(account.account_id), rec)
+        if refused is not None:
+            raise NotFinal(refused)
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:
         raise
