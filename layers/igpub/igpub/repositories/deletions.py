@@ -178,7 +178,9 @@ class DeletionRepository(aws.TableRepository):
 
     def all(self, *, now: float) -> list[DeletionRequest]:
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"FilterExpression": "begins_with(pk, :r)", "ExpressionAttributeValues": {":r": "request#"}}
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(pk, :r)", "ExpressionAttributeValues": {":r": "request#"},
+        }
         while True:
             resp = self.table.scan(**kwargs)
             items.extend(resp.get("Items", []))
