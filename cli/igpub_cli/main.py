@@ -17,7 +17,7 @@ import typer
 from igpub.hashtags import InvalidInput
 from igpub.publishing.errors import RequestInvalid
 from igpub_cli import hashtags, ui
-from igpub_cli.commands import accounts, connect, engagement, posts, schedule
+from igpub_cli.commands import accounts, connect, disconnect, engagement, posts, schedule
 from igpub_cli.deployment import DeploymentNotFound
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ def _globals(
 
 app.command("connect")(connect.connect)
 app.command("accounts")(accounts.accounts)
+app.command("disconnect")(disconnect.disconnect)
 app.command("refresh")(accounts.refresh)
 app.command("post")(posts.post)
 app.command("posts")(posts.posts)

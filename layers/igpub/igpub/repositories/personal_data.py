@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_s3.client import S3Client
 
-REDACTED = "[deleted]"
+REDACTED = "(deleted)"
 FINAL_POST_STATUSES = ("published", "failed", "cancelled")
 # what a post record keeps for the team's accounting once its person's data is deleted
 KEPT_POST_FIELDS = (
@@ -92,13 +92,14 @@ class PersonalDataStore:
     def __init__(
         self, *, posts_table: str, usage_table: str, idempotency_table: str, hashtags_table: str,
         webhook_events_table: str, invites_table: str, media_bucket: str, s3: S3Client | None = None,
+        table: Callable[[str], Table] = aws.table,
     ) -> None:
-        self.posts = aws.table(posts_table)
-        self.usage = aws.table(usage_table)
-        self.idempotency = aws.table(idempotency_table)
-        self.hashtags = aws.table(hashtags_table)
-        self.webhook_events = aws.table(webhook_events_table)
-        self.invites = aws.table(invites_table)
+        self.posts = table(posts_table)
+        self.usage = table(usage_table)
+        self.idempotency = table(idempotency_table)
+        self.hashtags = table(hashtags_table)
+        self.webhook_events = table(webhook_events_table)
+        self.invites = table(invites_table)
         self.media_bucket = media_bucket
         self._s3 = s3
 
@@ -145,7 +146,14 @@ class PersonalDataStore:
         kept = {k: _redact_value(subject, _plain(item[k])) for k in KEPT_POST_FIELDS if k in item}
         kept["post_id"] = item["post_id"]
         kept["account_id"] = pseudonym
-        kept["request"] = json.dumps({"kind": item.get("kind"), "account_id": pseudonym, "data_deleted": True})
+        try:
+            original = json.loads(str(item.get("request") or "{}"))
+        except ValueError:
+            original = {}
+        if not isinstance(original, dict):
+            original = {}
+        team = {k: original[k] for k in ("publish_at", "client_post_id") if k in original}
+        kept["request"] = json.dumps({"kind": item.get("kind"), "account_id": pseudonym, **team, "data_deleted": True})
         kept["data_deleted_at"] = now_iso
         if kept.get("status") not in FINAL_POST_STATUSES:
             kept["status"], kept["failure_reason"], kept["failure_code"] = "failed", reason, "data_deleted"
