@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 
 from igpub_cli import api
+from igpub_cli.api.engagement import insights_rows
 from igpub_cli.deployment import Deployment
-from igpub_cli.engagement import insights_rows
 from igpub_cli.hashtags import repo as hashtag_repo
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
 

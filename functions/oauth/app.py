@@ -4,6 +4,7 @@ GET /oauth/facebook/callback (Facebook Login, for hashtag discovery)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -56,6 +57,26 @@ def _refused(refused: invites.InviteRefused) -> Response[str]:
     return _html(refused.status, page(refused.title, refused.detail, ok=False))
 
 
+def _gated[R](complete: Callable[[invites.InviteGate], R], *, account_of: Callable[[R], str],
+              failed_metric: str) -> R | Response[str]:
+    """Run a callback's ``complete`` behind the invite gate: the invite is claimed after the state check
+    (``after_state=gate``), released when the sign-in fails, and spent for the account connected."""
+    gate = invites.InviteGate(_deps().invites, now=int(time.time()))
+    try:
+        result = complete(gate)
+    except invites.InviteRefused as refused:
+        return _refused(refused)
+    except login.CallbackProblem as problem:
+        gate.failed()
+        metrics.add_metric(name=failed_metric, unit="Count", value=1)
+        return _html(problem.status, page(problem.title, problem.detail, ok=False))
+    except Exception:
+        gate.failed()
+        raise
+    gate.succeeded(account_of(result))
+    return result
+
+
 @app.get("/connect")
 def connect() -> Response[str]:
     deps = _deps()
@@ -81,9 +102,8 @@ def callback() -> Response[str]:
     deps = _deps()
     settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
-    gate = invites.InviteGate(deps.invites, now=int(time.time()))
-    try:
-        result = oauth.complete_callback(
+    outcome = _gated(
+        lambda gate: oauth.complete_callback(
             settings,
             params,
             states=deps.states,
@@ -94,17 +114,13 @@ def callback() -> Response[str]:
             redirect_uri=_redirect_uri(settings),
             now=int(time.time()),
             after_state=gate,
-        )
-    except invites.InviteRefused as refused:
-        return _refused(refused)
-    except login.CallbackProblem as problem:
-        gate.failed()
-        metrics.add_metric(name="ConnectFailed", unit="Count", value=1)
-        return _html(problem.status, page(problem.title, problem.detail, ok=False))
-    except Exception:
-        gate.failed()
-        raise
-    gate.succeeded(result.account.account_id)
+        ),
+        account_of=lambda r: r.account.account_id,
+        failed_metric="ConnectFailed",
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    result = outcome
     metrics.add_metric(name="AccountsConnected", unit="Count", value=1)
     account = result.account
     body = f"@{account.username} (account {account.account_id}) is connected to igpub."
@@ -151,9 +167,8 @@ def facebook_callback() -> Response[str]:
     deps = _deps()
     settings = deps.settings
     params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if v is not None}
-    gate = invites.InviteGate(deps.invites, now=int(time.time()))
-    try:
-        result = facebook_login.complete_callback(
+    outcome = _gated(
+        lambda gate: facebook_login.complete_callback(
             settings,
             params,
             states=deps.states,
@@ -164,17 +179,13 @@ def facebook_callback() -> Response[str]:
             redirect_uri=_facebook_redirect_uri(settings),
             now=int(time.time()),
             after_state=gate,
-        )
-    except invites.InviteRefused as refused:
-        return _refused(refused)
-    except login.CallbackProblem as problem:
-        gate.failed()
-        metrics.add_metric(name="FacebookConnectFailed", unit="Count", value=1)
-        return _html(problem.status, page(problem.title, problem.detail, ok=False))
-    except Exception:
-        gate.failed()
-        raise
-    gate.succeeded(result.accounts[0].account_id if result.accounts else "")
+        ),
+        account_of=lambda r: r.accounts[0].account_id if r.accounts else "",
+        failed_metric="FacebookConnectFailed",
+    )
+    if isinstance(outcome, Response):
+        return outcome
+    result = outcome
     metrics.add_metric(name="FacebookConnected", unit="Count", value=1)
     linked = ", ".join(f"{c.account_id} (Page {c.page_name or c.page_id})" for c in result.accounts)
     body = f"Hashtag discovery is connected for Instagram account {linked}. Try: igpub hashtags discover SEED"

@@ -8,15 +8,13 @@ timeout, both needed for fault injection).
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from fakeig import cdn, containers, control, graph, oauth, usage
 from fakeig.config import FakeConfig
-from fakeig.faults import FaultRule, FaultSet
+from fakeig.context import FakeState
+from fakeig.faults import FaultRule
 from fakeig.http import GraphError, OAuthError, Request, Response, parse_request, redact_params
-from fakeig.state import CallRecord, FakeClock, Store, make_user
+from fakeig.state import CallRecord
 
 log = logging.getLogger("fakeig")
 
@@ -33,39 +31,8 @@ KNOWN_HOSTS = (
 MAX_CALLS_KEPT = 20_000
 
 
-class FakeApp:
-    def __init__(self, config: FakeConfig | None = None) -> None:
-        self.initial_config = (config or FakeConfig()).model_copy(deep=True)
-        self.config = self.initial_config.model_copy(deep=True)
-        self.clock = FakeClock()
-        self.store = Store()
-        self.faults = FaultSet()
-        # Set when the server stops, so that sleeping "timeout" faults wake up.
-        self.stop_event = threading.Event()
-        self.reset()
-
-    # ------------------------------------------------------------------------------------------
-    def now(self) -> float:
-        return self.clock.now()
-
-    def reset(self, keep_config: bool = False) -> None:
-        """Forget all state; restore the startup config unless ``keep_config``."""
-        with self.store.lock:
-            self.store.clear()
-            if not keep_config:
-                self.config = self.initial_config.model_copy(deep=True)
-            self.clock.reset()
-            self.faults.clear()
-            self.store.add_user(make_user(self.config.default_username))
-
-    @contextmanager
-    def unlocked(self) -> Iterator[None]:
-        """Release the store lock (held once by this thread) around slow work, e.g. a download."""
-        self.store.lock.release()
-        try:
-            yield
-        finally:
-            self.store.lock.acquire()
+class FakeApp(FakeState):
+    """The fake's state plus the routing of every Meta host (and the fault rules applied on the way)."""
 
     # ------------------------------------------------------------------------------------------
     def handle(self, req: Request) -> Response:

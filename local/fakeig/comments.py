@@ -23,18 +23,18 @@ from fakeig.http import GraphError, Request, Response, missing_param, parse_fiel
 from fakeig.state import Comment, IGUser, Media, iso, next_id
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 COMMENT_SCOPES = ("instagram_business_basic", "instagram_business_manage_comments")
 DEFAULT_FIELDS = "timestamp,text,id"
 
 
-def require_scope(app: FakeApp, auth: Auth) -> None:
+def require_scope(app: FakeState, auth: Auth) -> None:
     if app.config.require_comment_scope and not all(s in auth.token.scopes for s in COMMENT_SCOPES):
         raise GraphError.from_spec(app.config.missing_scope_error)
 
 
-def comment_values(app: FakeApp, c: Comment, fields: str | None, auth: Auth) -> dict[str, Any]:
+def comment_values(app: FakeState, c: Comment, fields: str | None, auth: Auth) -> dict[str, Any]:
     media = app.store.media[c.media_id]
     values: dict[str, Any] = {
         "id": c.id,
@@ -57,20 +57,20 @@ def comment_values(app: FakeApp, c: Comment, fields: str | None, auth: Auth) -> 
     return pick(values, fields, DEFAULT_FIELDS, "IGComment")
 
 
-def top_level(app: FakeApp, media: Media) -> list[Comment]:
+def top_level(app: FakeState, media: Media) -> list[Comment]:
     items = [c for c in app.store.comments.values() if c.media_id == media.id and not c.deleted
              and c.parent_id is None]
     items.sort(key=lambda c: (c.timestamp, c.id), reverse=True)
     return items
 
 
-def replies_of(app: FakeApp, parent: Comment) -> list[Comment]:
+def replies_of(app: FakeState, parent: Comment) -> list[Comment]:
     items = [c for c in app.store.comments.values() if c.parent_id == parent.id and not c.deleted]
     items.sort(key=lambda c: (c.timestamp, c.id), reverse=True)
     return items
 
 
-def _page_size(app: FakeApp) -> int:
+def _page_size(app: FakeState) -> int:
     return max(1, min(50, app.config.comments_page_size))
 
 
@@ -78,7 +78,7 @@ def _page_size(app: FakeApp) -> int:
 # /{media-id}/comments
 
 
-def media_comments(app: FakeApp, req: Request, auth: Auth, media: Media) -> Response:
+def media_comments(app: FakeState, req: Request, auth: Auth, media: Media) -> Response:
     require_scope(app, auth)
     fields = req.param("fields")
     if req.method == "GET":
@@ -89,14 +89,14 @@ def media_comments(app: FakeApp, req: Request, auth: Auth, media: Media) -> Resp
     return _created(app, req, comment)
 
 
-def _created(app: FakeApp, req: Request, comment: Comment) -> Response:
+def _created(app: FakeState, req: Request, comment: Comment) -> Response:
     if req.param("fields") not in (None, "") and app.config.comment_fields_quirk:
         # Seen in the wild: the comment exists, the answer is an error (a retry would post it again).
         raise GraphError(20, "This API call does not support the requested response format", 1772107)
     return Response.json({"id": comment.id})
 
 
-def _write(app: FakeApp, req: Request, auth: Auth, media: Media, parent: Comment | None) -> Comment:
+def _write(app: FakeState, req: Request, auth: Auth, media: Media, parent: Comment | None) -> Comment:
     cfg = app.config
     message = req.param("message")
     if message in (None, ""):
@@ -111,7 +111,7 @@ def _write(app: FakeApp, req: Request, auth: Auth, media: Media, parent: Comment
     return comment
 
 
-def _count_write(app: FakeApp, user: IGUser) -> None:
+def _count_write(app: FakeState, user: IGUser) -> None:
     cap = app.config.comment_hourly_write_cap
     writes = app.store.comment_writes.setdefault(user.user_id, deque())
     cutoff = app.now() - 3600
@@ -122,7 +122,7 @@ def _count_write(app: FakeApp, user: IGUser) -> None:
     writes.append(app.now())
 
 
-def add_comment(app: FakeApp, media: Media, owner: IGUser, text: str, by_owner: bool,
+def add_comment(app: FakeState, media: Media, owner: IGUser, text: str, by_owner: bool,
                 parent: Comment | None = None, username: str | None = None,
                 author_id: str | None = None) -> Comment:
     """Store a comment (the owner's or an audience member's) and queue its webhook."""
@@ -145,7 +145,7 @@ def add_comment(app: FakeApp, media: Media, owner: IGUser, text: str, by_owner: 
 # /{comment-id} and /{comment-id}/replies
 
 
-def comment_route(app: FakeApp, req: Request, auth: Auth, c: Comment, edge: str | None) -> Response:
+def comment_route(app: FakeState, req: Request, auth: Auth, c: Comment, edge: str | None) -> Response:
     require_scope(app, auth)
     media = app.store.media[c.media_id]
     method = req.method

@@ -22,7 +22,7 @@ from fakeig.media_checks import Fetched, Problem
 from fakeig.state import Container, next_id
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
 MEDIA_TYPES = ("IMAGE", "VIDEO", "REELS", "STORIES", "CAROUSEL")
@@ -36,7 +36,7 @@ STATUS_TEXT = {
 }
 
 
-def container_status(app: FakeApp, c: Container) -> tuple[str, str]:
+def container_status(app: FakeState, c: Container) -> tuple[str, str]:
     if c.media_ids:
         return "PUBLISHED", STATUS_TEXT["PUBLISHED"]
     if c.error is not None:
@@ -55,7 +55,7 @@ def container_status(app: FakeApp, c: Container) -> tuple[str, str]:
     return "FINISHED", STATUS_TEXT["FINISHED"]
 
 
-def read_container(app: FakeApp, c: Container, fields: str | None) -> dict[str, Any]:
+def read_container(app: FakeState, c: Container, fields: str | None) -> dict[str, Any]:
     code, text = container_status(app, c)
     values = {
         "id": c.id,
@@ -66,7 +66,7 @@ def read_container(app: FakeApp, c: Container, fields: str | None) -> dict[str, 
     return pick(values, fields, "id", "ShadowIGMediaBuilder")
 
 
-def container_public(app: FakeApp, c: Container) -> dict[str, Any]:
+def container_public(app: FakeState, c: Container) -> dict[str, Any]:
     code, text = container_status(app, c)
     return {
         "id": c.id,
@@ -142,7 +142,7 @@ class _Kind:
     video_url: Any
 
 
-def create_container(app: FakeApp, req: Request, auth: Auth, is_fb: bool) -> Response:
+def create_container(app: FakeState, req: Request, auth: Auth, is_fb: bool) -> Response:
     cfg = app.config
     p = req.params
     kind = _media_kind(app, p, is_fb)
@@ -163,7 +163,7 @@ def create_container(app: FakeApp, req: Request, auth: Auth, is_fb: bool) -> Res
     return Response.json(body)
 
 
-def _media_kind(app: FakeApp, p: dict[str, Any], is_fb: bool) -> _Kind:
+def _media_kind(app: FakeState, p: dict[str, Any], is_fb: bool) -> _Kind:
     """media_type, carousel item flag, upload type: which media the container carries."""
     raw_type = p.get("media_type")
     media_type = str(raw_type).upper() if raw_type else "IMAGE"
@@ -255,7 +255,7 @@ def _thumb_offset(p: dict[str, Any]) -> int | None:
     return thumb_offset
 
 
-def _carousel_children(app: FakeApp, p: dict[str, Any], auth: Auth) -> list[str]:
+def _carousel_children(app: FakeState, p: dict[str, Any], auth: Auth) -> list[str]:
     children = [str(c) for c in parse_list(p.get("children"), "children")]
     if not 2 <= len(children) <= 10:
         raise invalid_param(
@@ -274,7 +274,7 @@ def _carousel_children(app: FakeApp, p: dict[str, Any], auth: Auth) -> list[str]
     return children
 
 
-def _check_container_limit(app: FakeApp, auth: Auth) -> None:
+def _check_container_limit(app: FakeState, auth: Auth) -> None:
     """400 containers per rolling 24 h."""
     cfg = app.config
     window_start = app.now() - cfg.container_limit_window_seconds
@@ -285,7 +285,7 @@ def _check_container_limit(app: FakeApp, auth: Auth) -> None:
         raise GraphError.from_spec(cfg.container_limit_error)
 
 
-def _inspect_media(app: FakeApp, kind: _Kind) -> tuple[Problem | None, Fetched | None]:
+def _inspect_media(app: FakeState, kind: _Kind) -> tuple[Problem | None, Fetched | None]:
     """Download and inspect the media like Instagram does (outside the lock)."""
     cfg = app.config
     problem: Problem | None = None
@@ -317,7 +317,7 @@ def _inspect_media(app: FakeApp, kind: _Kind) -> tuple[Problem | None, Fetched |
     return problem, fetched
 
 
-def _store_container(app: FakeApp, p: dict[str, Any], auth: Auth, kind: _Kind, children: list[str],
+def _store_container(app: FakeState, p: dict[str, Any], auth: Auth, kind: _Kind, children: list[str],
                      problem: Problem | None) -> Container:
     now = app.now()
     key = kind.media_type
@@ -354,7 +354,7 @@ def _thumb_error() -> GraphError:
     )
 
 
-def _video_limit(app: FakeApp, media_type: str) -> int:
+def _video_limit(app: FakeState, media_type: str) -> int:
     cfg = app.config
     if media_type == "STORIES":
         return cfg.story_video_max_bytes
@@ -363,7 +363,7 @@ def _video_limit(app: FakeApp, media_type: str) -> int:
     return cfg.reels_max_bytes
 
 
-def rupload(app: FakeApp, req: Request) -> Response:
+def rupload(app: FakeState, req: Request) -> Response:
     """POST rupload.facebook.com/ig-api-upload/{v}/{container_id} with a body or a file_url header."""
     segs = [s for s in req.route.split("/") if s and not re.fullmatch(r"v\d+\.\d+", s)]
 

@@ -15,7 +15,7 @@ from fakeig.http import Request, Response
 from fakeig.state import IGUser, Media, make_user
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
 class ControlError(Exception):
@@ -33,7 +33,7 @@ def _body(req: Request) -> Any:
         raise ControlError("body must be JSON") from None
 
 
-def handle(app: FakeApp, req: Request) -> Response:
+def handle(app: FakeState, req: Request) -> Response:
     try:
         return _handle(app, req)
     except ControlError as exc:
@@ -42,21 +42,21 @@ def handle(app: FakeApp, req: Request) -> Response:
         return Response.json({"error": "invalid payload", "details": json.loads(exc.json())}, status=400)
 
 
-def _user(app: FakeApp, key: str) -> IGUser:
+def _user(app: FakeState, key: str) -> IGUser:
     user = app.store.find_user(key)
     if user is None:
         raise ControlError(f"unknown user {key}", 404)
     return user
 
 
-def _media(app: FakeApp, media_id: str) -> Media:
+def _media(app: FakeState, media_id: str) -> Media:
     item = app.store.media.get(media_id)
     if item is None or item.deleted:
         raise ControlError(f"unknown media {media_id}", 404)
     return item
 
 
-def _callback(app: FakeApp, user: IGUser, action: str, req: Request) -> Response:
+def _callback(app: FakeState, user: IGUser, action: str, req: Request) -> Response:
     opts = deauth.CallbackOptions.model_validate(_body(req) or {})
     try:
         return Response.json(deauth.send(app, user, action, opts))  # type: ignore[arg-type]
@@ -64,7 +64,7 @@ def _callback(app: FakeApp, user: IGUser, action: str, req: Request) -> Response
         raise ControlError(str(exc)) from None
 
 
-def _handle(app: FakeApp, req: Request) -> Response:
+def _handle(app: FakeState, req: Request) -> Response:
     m = req.method
     segs = [s for s in req.path.split("/") if s]
     store = app.store

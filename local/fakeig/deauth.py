@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from fakeig.state import IGUser
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 REMOVED_SUBCODE = 458  # "The user has not authorized application <app>" (Graph API error 190)
 IG_TOKEN_KINDS = ("ig_short", "ig_long")
@@ -46,21 +46,21 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def app_secret(app: FakeApp, login: str) -> str:
+def app_secret(app: FakeState, login: str) -> str:
     cfg = app.config
     if login == "facebook" or cfg.signed_request_secret == "meta":  # noqa: S105 (a choice, not a secret)
         return cfg.fb_app_secret
     return cfg.ig_app_secret
 
 
-def person_id(app: FakeApp, user: IGUser, opts: CallbackOptions) -> str:
+def person_id(app: FakeState, user: IGUser, opts: CallbackOptions) -> str:
     choice = opts.id
     if choice == "config":
         choice = "fb_user_id" if opts.login == "facebook" else app.config.signed_request_id
     return {"user_id": user.user_id, "id": user.id, "fb_user_id": user.fb_user_id}[choice]
 
 
-def signed_request(app: FakeApp, user: IGUser, opts: CallbackOptions) -> tuple[str, dict[str, Any]]:
+def signed_request(app: FakeState, user: IGUser, opts: CallbackOptions) -> tuple[str, dict[str, Any]]:
     now = int(app.now())
     payload: dict[str, Any] = {
         "algorithm": opts.algorithm, "expires": now + 3600, "issued_at": now, "user_id": person_id(app, user, opts),
@@ -76,7 +76,7 @@ def signed_request(app: FakeApp, user: IGUser, opts: CallbackOptions) -> tuple[s
     return f"{sig}.{body}", payload
 
 
-def revoke(app: FakeApp, user: IGUser, login: str) -> int:
+def revoke(app: FakeState, user: IGUser, login: str) -> int:
     kinds = FB_TOKEN_KINDS if login == "facebook" else IG_TOKEN_KINDS
     n = 0
     for tok in app.store.tokens.values():
@@ -89,7 +89,7 @@ def revoke(app: FakeApp, user: IGUser, login: str) -> int:
     return n
 
 
-def send(app: FakeApp, user: IGUser, action: Literal["deauthorize", "data_deletion"],
+def send(app: FakeState, user: IGUser, action: Literal["deauthorize", "data_deletion"],
          opts: CallbackOptions) -> dict[str, Any]:
     """Revoke (for a removal), then POST the signed_request; report what igpub answered.
     The store lock is held by the caller and released around the request."""

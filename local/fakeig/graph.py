@@ -21,10 +21,10 @@ from fakeig.usage import count_call, usage_headers
 from fakeig.users import me_accounts, read_me, read_page, user_route
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
-def handle(app: FakeApp, req: Request) -> Response:
+def handle(app: FakeState, req: Request) -> Response:
     is_fb = req.host == "graph.facebook.com"
     if req.version and version_number(req.version) < 21:
         raise GraphError(
@@ -59,7 +59,7 @@ def handle(app: FakeApp, req: Request) -> Response:
         return resp
 
 
-def _dispatch(app: FakeApp, req: Request, auth: Auth, segs: list[str], is_fb: bool) -> Response:
+def _dispatch(app: FakeState, req: Request, auth: Auth, segs: list[str], is_fb: bool) -> Response:
     method = req.method
     if not segs:
         raise unsupported(method, "")

@@ -21,13 +21,13 @@ from fakeig.http import (
 from fakeig.state import IGUser, digits_from, hashtag_id, iso, shortcode_for
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
 HASHTAG_EDGES = ("top_media", "recent_media")
 
 
-def _hashtag_user(app: FakeApp, req: Request, auth: Auth) -> IGUser:
+def _hashtag_user(app: FakeState, req: Request, auth: Auth) -> IGUser:
     if auth.token.kind not in FB_USER_KINDS:
         raise GraphError(10, "(#10) Hashtag endpoints need a User access token, not a Page token.")
     raw = req.param("user_id")
@@ -38,7 +38,7 @@ def _hashtag_user(app: FakeApp, req: Request, auth: Auth) -> IGUser:
     return auth.user
 
 
-def _count_hashtag(app: FakeApp, user: IGUser, name: str) -> None:
+def _count_hashtag(app: FakeState, user: IGUser, name: str) -> None:
     cfg = app.config
     now = app.now()
     queries = app.store.hashtag_queries.setdefault(user.user_id, {})
@@ -52,7 +52,7 @@ def _count_hashtag(app: FakeApp, user: IGUser, name: str) -> None:
     queries[name] = now
 
 
-def hashtag_search(app: FakeApp, req: Request, auth: Auth) -> Response:
+def hashtag_search(app: FakeState, req: Request, auth: Auth) -> Response:
     user = _hashtag_user(app, req, auth)
     q = req.param("q")
     if not q:
@@ -66,7 +66,7 @@ def hashtag_search(app: FakeApp, req: Request, auth: Auth) -> Response:
     return Response.json({"data": [{"id": hid}]})
 
 
-def recently_searched(app: FakeApp, req: Request, user: IGUser) -> Response:
+def recently_searched(app: FakeState, req: Request, user: IGUser) -> Response:
     now = app.now()
     queries = app.store.hashtag_queries.get(user.user_id, {})
     live = [
@@ -77,7 +77,7 @@ def recently_searched(app: FakeApp, req: Request, user: IGUser) -> Response:
     return Response.json({"data": [{"id": hashtag_id(tag)} for _, tag in live[:limit]]})
 
 
-def _hashtag_media(app: FakeApp, hid: str, name: str, edge: str) -> list[dict[str, Any]]:
+def _hashtag_media(app: FakeState, hid: str, name: str, edge: str) -> list[dict[str, Any]]:
     rng = random.Random(f"{hid}:{edge}")
     now = app.now()
     count = app.config.hashtag_recent_count if edge == "recent_media" else app.config.hashtag_top_count
@@ -107,7 +107,7 @@ def _hashtag_media(app: FakeApp, hid: str, name: str, edge: str) -> list[dict[st
     return items
 
 
-def hashtag_route(app: FakeApp, req: Request, auth: Auth, hid: str, edge: str | None) -> Response:
+def hashtag_route(app: FakeState, req: Request, auth: Auth, hid: str, edge: str | None) -> Response:
     require(req.method, "GET", hid)
     name = app.store.hashtag_names[hid]
     if edge is None:

@@ -20,7 +20,7 @@ from fakeig.http import GraphError, Request, Response, missing_param
 from fakeig.state import IGUser, Media, digits_from
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 INSIGHTS_SCOPES = ("instagram_business_basic", "instagram_business_manage_insights")
 
@@ -62,7 +62,7 @@ SCALE = {"reach": 5000, "views": 9000, "likes": 600, "comments": 60, "saved": 90
          "reels_skip_rate": 40, "impressions": 8000, "facebook_views": 500, "crossposted_views": 9500}
 
 
-def _require_scope(app: FakeApp, auth: Auth) -> None:
+def _require_scope(app: FakeState, auth: Auth) -> None:
     if app.config.require_insights_scope and not all(s in auth.token.scopes for s in INSIGHTS_SCOPES):
         raise GraphError.from_spec(app.config.missing_scope_error)
 
@@ -78,7 +78,7 @@ def _metrics(req: Request) -> list[str]:
     return [m.strip() for m in str(raw).split(",") if m.strip()]
 
 
-def metric_value(app: FakeApp, m: Media, metric: str) -> int:
+def metric_value(app: FakeState, m: Media, metric: str) -> int:
     if metric in m.insights:
         return int(m.insights[metric])
     if metric == "total_interactions":
@@ -89,14 +89,14 @@ def metric_value(app: FakeApp, m: Media, metric: str) -> int:
     return _derived(app, m, metric)
 
 
-def _derived(app: FakeApp, m: Media, metric: str) -> int:
+def _derived(app: FakeState, m: Media, metric: str) -> int:
     full = int(digits_from(f"{m.id}:{metric}", 6)) % max(1, SCALE.get(metric, 100)) + 1
     ramp = max(1, app.config.insights_ramp_seconds)
     age = max(0.0, app.now() - m.timestamp)
     return int(full * min(1.0, age / ramp))
 
 
-def media_insights(app: FakeApp, req: Request, auth: Auth, m: Media) -> Response:
+def media_insights(app: FakeState, req: Request, auth: Auth, m: Media) -> Response:
     _require_scope(app, auth)
     if req.method != "GET":
         raise GraphError(100, f"(#100) Unsupported {req.method.lower()} request on insights")
@@ -170,7 +170,7 @@ ACCOUNT_METRICS: dict[str, dict[str, Any]] = {
 }
 
 
-def account_insights(app: FakeApp, req: Request, auth: Auth, user: IGUser) -> Response:
+def account_insights(app: FakeState, req: Request, auth: Auth, user: IGUser) -> Response:
     _require_scope(app, auth)
     metrics = _metrics(req)
     for i, name in enumerate(metrics):
@@ -213,7 +213,7 @@ def account_insights(app: FakeApp, req: Request, auth: Auth, user: IGUser) -> Re
     return Response.json({"data": data})
 
 
-def _account_total(app: FakeApp, user: IGUser, mine: list[Media], name: str) -> int:
+def _account_total(app: FakeState, user: IGUser, mine: list[Media], name: str) -> int:
     media_metric = {"saves": "saved", "accounts_engaged": "reach"}.get(name, name)
     if media_metric in MEDIA_METRICS:
         return sum(metric_value(app, m, media_metric) for m in mine

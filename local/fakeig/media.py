@@ -19,10 +19,10 @@ from fakeig.http import (
 from fakeig.state import IGUser, Media, iso
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
-def media_values(app: FakeApp, m: Media, fields: str | None) -> dict[str, Any]:
+def media_values(app: FakeState, m: Media, fields: str | None) -> dict[str, Any]:
     user = app.store.users[m.user_id]
     permalink: str | None = None
     if not m.is_carousel_child:
@@ -59,7 +59,7 @@ def media_values(app: FakeApp, m: Media, fields: str | None) -> dict[str, Any]:
     return pick(values, fields, "id", "IGMedia")
 
 
-def media_route(app: FakeApp, req: Request, auth: Auth, m: Media, edge: str | None, is_fb: bool) -> Response:
+def media_route(app: FakeState, req: Request, auth: Auth, m: Media, edge: str | None, is_fb: bool) -> Response:
     method = req.method
     if edge is None:
         if method == "GET":
@@ -84,7 +84,7 @@ def media_route(app: FakeApp, req: Request, auth: Auth, m: Media, edge: str | No
     raise GraphError(100, f"(#100) Tried accessing nonexisting field ({edge}) on node type (IGMedia)")
 
 
-def list_media(app: FakeApp, req: Request, user: IGUser, stories: bool) -> Response:
+def list_media(app: FakeState, req: Request, user: IGUser, stories: bool) -> Response:
     now = app.now()
     items = [
         m for m in app.store.media.values()

@@ -5,14 +5,15 @@ from __future__ import annotations
 import html
 import re
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 from fakeig.http import GraphError, OAuthError, Request, Response, missing_param
 from fakeig.state import AuthCode, IGUser, Token, make_user, random_code, random_token
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 IG_SCOPES = frozenset(
     {
@@ -48,11 +49,11 @@ def _fmt_time(ts: float) -> str:
     return time.strftime("%b %d, %Y %I:%M:%S%p UTC", time.gmtime(ts)).replace(" 0", " ")
 
 
-def auth_error(app: FakeApp, message: str, subcode: int | None = None) -> GraphError:
+def auth_error(app: FakeState, message: str, subcode: int | None = None) -> GraphError:
     return GraphError(190, message, subcode, http_status=app.config.auth_error_http_status)
 
 
-def validate_token(app: FakeApp, raw: str | None, kinds: tuple[str, ...]) -> Token:
+def validate_token(app: FakeState, raw: str | None, kinds: tuple[str, ...]) -> Token:
     """The token if it is known, of an accepted kind, not revoked and not expired; else a 190."""
     if not raw:
         raise GraphError(
@@ -76,7 +77,7 @@ def validate_token(app: FakeApp, raw: str | None, kinds: tuple[str, ...]) -> Tok
 
 
 def issue_token(
-    app: FakeApp, kind: str, user: IGUser, lifetime: float | None, scopes: list[str], app_id: str
+    app: FakeState, kind: str, user: IGUser, lifetime: float | None, scopes: list[str], app_id: str
 ) -> Token:
     now = app.now()
     prefix = "IGAA" if kind.startswith("ig") else "EAA"
@@ -98,7 +99,7 @@ def _with_query(uri: str, params: dict[str, str], fragment: str) -> str:
     return uri + sep + urlencode(params) + fragment
 
 
-def _login_user(app: FakeApp, req: Request) -> IGUser:
+def _login_user(app: FakeState, req: Request) -> IGUser:
     name = req.param("login_as") or app.config.default_username
     user = app.store.user_by_name(str(name))
     if user is None:
@@ -128,7 +129,7 @@ def _consent_page(req: Request, user: IGUser, title: str, scopes: list[str]) -> 
     return Response.html(body)
 
 
-def _decision(app: FakeApp, req: Request) -> str | None:
+def _decision(app: FakeState, req: Request) -> str | None:
     """'allow', 'deny', or None (show the page)."""
     mode = app.config.consent_mode
     if req.method == "POST":
@@ -148,7 +149,7 @@ def _split_scopes(raw: Any) -> list[str]:
     return [s for s in re.split(r"[,\s]+", str(raw or "")) if s]
 
 
-def ig_authorize(app: FakeApp, req: Request) -> Response:
+def ig_authorize(app: FakeState, req: Request) -> Response:
     cfg = app.config
     with app.store.lock:
         if req.param("client_id") != cfg.ig_app_id:
@@ -194,7 +195,50 @@ def ig_authorize(app: FakeApp, req: Request) -> Response:
         return Response.redirect(_with_query(redirect_uri, params, "#_"))
 
 
-def ig_exchange_code(app: FakeApp, req: Request) -> Response:
+REDIRECT_MISMATCH = (
+    "Error validating verification code. Please make sure your redirect_uri is identical to the one you used "
+    "in the OAuth dialog request"
+)
+CodeProblem = Literal["not_found", "used", "expired", "redirect_uri"]
+
+
+def redeem_code(
+    app: FakeState, raw: object, kind: str, redirect_uri: object, error: Callable[[CodeProblem], Exception]
+) -> tuple[AuthCode, IGUser]:
+    """Spend a single-use authorization code of ``kind`` given with ``redirect_uri``; ``error`` makes the
+    provider's own error for what is wrong with it."""
+    code = app.store.codes.get(str(raw))
+    problem: CodeProblem | None = None
+    if code is None or code.kind != kind:
+        problem = "not_found"
+    elif code.used:
+        problem = "used"
+    elif app.now() >= code.expires_at:
+        problem = "expired"
+    elif redirect_uri != code.redirect_uri:
+        problem = "redirect_uri"
+    if problem is not None or code is None:
+        raise error(problem or "not_found")
+    code.used = True
+    return code, app.store.users[code.user_id]
+
+
+def _ig_code_error(problem: CodeProblem) -> Exception:
+    if problem == "redirect_uri":
+        return OAuthError(REDIRECT_MISMATCH)
+    return OAuthError("Matching code was not found or was already used")
+
+
+def _fb_code_error(problem: CodeProblem) -> Exception:
+    return {
+        "not_found": GraphError(100, "Invalid verification code format."),
+        "used": GraphError(100, "This authorization code has been used.", 36009),
+        "expired": GraphError(100, "This authorization code has expired.", 36007),
+        "redirect_uri": GraphError(100, REDIRECT_MISMATCH),
+    }[problem]
+
+
+def ig_exchange_code(app: FakeState, req: Request) -> Response:
     cfg = app.config
     if req.method != "POST":
         raise OAuthError("Unsupported request method: use POST")
@@ -207,16 +251,7 @@ def ig_exchange_code(app: FakeApp, req: Request) -> Response:
             raise OAuthError("Invalid platform app")
         if p["grant_type"] != "authorization_code":
             raise OAuthError("Invalid grant_type: must be authorization_code")
-        code = app.store.codes.get(str(p["code"]))
-        if code is None or code.kind != "ig" or code.used or app.now() >= code.expires_at:
-            raise OAuthError("Matching code was not found or was already used")
-        if p["redirect_uri"] != code.redirect_uri:
-            raise OAuthError(
-                "Error validating verification code. Please make sure your redirect_uri is identical to "
-                "the one you used in the OAuth dialog request"
-            )
-        code.used = True
-        user = app.store.users[code.user_id]
+        code, user = redeem_code(app, p["code"], "ig", p["redirect_uri"], _ig_code_error)
         tok = issue_token(app, "ig_short", user, cfg.short_lived_seconds, code.scopes, cfg.ig_app_id)
         if cfg.code_exchange_shape == "flat":
             return Response.json(
@@ -235,7 +270,7 @@ def ig_exchange_code(app: FakeApp, req: Request) -> Response:
         )
 
 
-def _long_lived_response(app: FakeApp, tok: Token) -> Response:
+def _long_lived_response(app: FakeState, tok: Token) -> Response:
     cfg = app.config
     return Response.json(
         {
@@ -246,7 +281,7 @@ def _long_lived_response(app: FakeApp, tok: Token) -> Response:
     )
 
 
-def ig_long_lived(app: FakeApp, req: Request) -> Response:
+def ig_long_lived(app: FakeState, req: Request) -> Response:
     """GET graph.instagram.com/access_token?grant_type=ig_exchange_token."""
     cfg = app.config
     if req.method != "GET":
@@ -265,7 +300,7 @@ def ig_long_lived(app: FakeApp, req: Request) -> Response:
     return _long_lived_response(app, new)
 
 
-def ig_refresh(app: FakeApp, req: Request) -> Response:
+def ig_refresh(app: FakeState, req: Request) -> Response:
     """GET graph.instagram.com/refresh_access_token?grant_type=ig_refresh_token (GET only, OBS)."""
     cfg = app.config
     if req.method != "GET":
@@ -312,7 +347,7 @@ def _fb_error_page(message: str) -> Response:
     )
 
 
-def fb_dialog(app: FakeApp, req: Request) -> Response:
+def fb_dialog(app: FakeState, req: Request) -> Response:
     cfg = app.config
     with app.store.lock:
         if req.param("client_id") != cfg.fb_app_id:
@@ -365,7 +400,7 @@ def fb_dialog(app: FakeApp, req: Request) -> Response:
         return Response.redirect(_with_query(redirect_uri, params, "#_=_"))
 
 
-def fb_access_token(app: FakeApp, req: Request) -> Response:
+def fb_access_token(app: FakeState, req: Request) -> Response:
     """graph.facebook.com/oauth/access_token: code exchange and fb_exchange_token."""
     cfg = app.config
     p = req.params
@@ -382,28 +417,14 @@ def fb_access_token(app: FakeApp, req: Request) -> Response:
         return _long_lived_response(app, new)
     if not p.get("code"):
         raise missing_param("code")
-    code = app.store.codes.get(str(p["code"]))
-    if code is None or code.kind != "fb":
-        raise GraphError(100, "Invalid verification code format.")
-    if code.used:
-        raise GraphError(100, "This authorization code has been used.", 36009)
-    if app.now() >= code.expires_at:
-        raise GraphError(100, "This authorization code has expired.", 36007)
-    if p.get("redirect_uri") != code.redirect_uri:
-        raise GraphError(
-            100,
-            "Error validating verification code. Please make sure your redirect_uri is identical to the "
-            "one you used in the OAuth dialog request",
-        )
-    code.used = True
-    user = app.store.users[code.user_id]
+    code, user = redeem_code(app, p["code"], "fb", p.get("redirect_uri"), _fb_code_error)
     tok = issue_token(app, "fb_short", user, cfg.fb_short_lived_seconds, code.scopes, cfg.fb_app_id)
     return Response.json(
         {"access_token": tok.token, "token_type": "bearer", "expires_in": cfg.fb_short_lived_seconds}
     )
 
 
-def fb_debug_token(app: FakeApp, req: Request) -> Response:
+def fb_debug_token(app: FakeState, req: Request) -> Response:
     cfg = app.config
     caller = _token_param(req)
     if caller != f"{cfg.fb_app_id}|{cfg.fb_app_secret}":

@@ -19,10 +19,10 @@ from fakeig.http import (
 from fakeig.state import Container, IGUser, Media, next_id, shortcode_for
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
-def _publishes_in_window(app: FakeApp, user_id: str, since: float | None = None) -> int:
+def _publishes_in_window(app: FakeState, user_id: str, since: float | None = None) -> int:
     start = app.now() - app.config.quota_duration
     if since is not None:
         start = max(start, since - 1e-9)
@@ -32,7 +32,7 @@ def _publishes_in_window(app: FakeApp, user_id: str, since: float | None = None)
     )
 
 
-def publish(app: FakeApp, req: Request, auth: Auth) -> Response:
+def publish(app: FakeState, req: Request, auth: Auth) -> Response:
     cfg = app.config
     cid = req.param("creation_id")
     if not cid:
@@ -88,7 +88,7 @@ def publish(app: FakeApp, req: Request, auth: Auth) -> Response:
     return Response.json({"id": media.id})
 
 
-def _make_media(app: FakeApp, c: Container, now: float, child: bool) -> Media:
+def _make_media(app: FakeState, c: Container, now: float, child: bool) -> Media:
     if c.media_type == "CAROUSEL":
         media_type, product = "CAROUSEL_ALBUM", "FEED"
     elif c.media_type == "STORIES":
@@ -118,7 +118,7 @@ def _make_media(app: FakeApp, c: Container, now: float, child: bool) -> Media:
     return m
 
 
-def publishing_limit(app: FakeApp, req: Request, user: IGUser) -> Response:
+def publishing_limit(app: FakeState, req: Request, user: IGUser) -> Response:
     cfg = app.config
     since: float | None = None
     if req.param("since") not in (None, ""):

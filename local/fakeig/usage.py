@@ -13,7 +13,7 @@ from fakeig.http import (
 )
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
 THROTTLE_MESSAGES = {
@@ -35,7 +35,7 @@ def throttle_error(code: int, message: str | None = None, http_status: int = 400
     )
 
 
-def window(app: FakeApp, account: str) -> deque[float]:
+def window(app: FakeState, account: str) -> deque[float]:
     calls = app.store.usage.setdefault(account, deque())
     cutoff = app.now() - 3600
     while calls and calls[0] <= cutoff:
@@ -43,7 +43,7 @@ def window(app: FakeApp, account: str) -> deque[float]:
     return calls
 
 
-def count_call(app: FakeApp, account: str) -> None:
+def count_call(app: FakeState, account: str) -> None:
     cfg = app.config
     calls = window(app, account)
     if len(calls) >= cfg.hourly_call_budget:
@@ -51,7 +51,7 @@ def count_call(app: FakeApp, account: str) -> None:
     calls.append(app.now())
 
 
-def usage_headers(app: FakeApp, account: str) -> dict[str, str]:
+def usage_headers(app: FakeState, account: str) -> dict[str, str]:
     cfg = app.config
     if not cfg.usage_headers:
         return {}

@@ -19,10 +19,10 @@ from fakeig.publishing import publish, publishing_limit
 from fakeig.state import IGUser, Token, digits_from
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 
-def user_values(app: FakeApp, user: IGUser, id_value: str) -> dict[str, Any]:
+def user_values(app: FakeState, user: IGUser, id_value: str) -> dict[str, Any]:
     media_count = sum(
         1 for m in app.store.media.values()
         if m.user_id == user.user_id and not m.is_carousel_child and not m.deleted
@@ -44,7 +44,7 @@ def user_values(app: FakeApp, user: IGUser, id_value: str) -> dict[str, Any]:
     }
 
 
-def read_me(app: FakeApp, req: Request, auth: Auth, is_fb: bool) -> Response:
+def read_me(app: FakeState, req: Request, auth: Auth, is_fb: bool) -> Response:
     if is_fb:
         if auth.token.kind == "fb_page":
             return Response.json(read_page(app, auth, req.param("fields")))
@@ -56,7 +56,7 @@ def read_me(app: FakeApp, req: Request, auth: Auth, is_fb: bool) -> Response:
     return Response.json(data)
 
 
-def read_page(app: FakeApp, auth: Auth, fields: str | None) -> dict[str, Any]:
+def read_page(app: FakeState, auth: Auth, fields: str | None) -> dict[str, Any]:
     user = auth.user
     values = {
         "id": user.page_id,
@@ -67,7 +67,7 @@ def read_page(app: FakeApp, auth: Auth, fields: str | None) -> dict[str, Any]:
     return pick(values, fields, "id,name", "Page")
 
 
-def _page_token(app: FakeApp, auth: Auth) -> Token:
+def _page_token(app: FakeState, auth: Auth) -> Token:
     for tok in app.store.tokens.values():
         if tok.kind == "fb_page" and tok.refreshed_from == auth.token.token:
             return tok
@@ -79,7 +79,7 @@ def _page_token(app: FakeApp, auth: Auth) -> Token:
     return tok
 
 
-def me_accounts(app: FakeApp, req: Request, auth: Auth) -> Response:
+def me_accounts(app: FakeState, req: Request, auth: Auth) -> Response:
     if auth.token.kind not in FB_USER_KINDS:
         raise GraphError(100, "(#100) Tried accessing nonexisting field (accounts) on node type (Page)")
     user = auth.user
@@ -96,7 +96,7 @@ def me_accounts(app: FakeApp, req: Request, auth: Auth) -> Response:
     return Response.json({"data": [item], "paging": {"cursors": {"before": cursor, "after": cursor}}})
 
 
-def user_route(app: FakeApp, req: Request, auth: Auth, edge: str | None, is_fb: bool) -> Response:
+def user_route(app: FakeState, req: Request, auth: Auth, edge: str | None, is_fb: bool) -> Response:
     method = req.method
     user = auth.user
     if edge is None:

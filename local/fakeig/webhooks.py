@@ -27,7 +27,7 @@ from fakeig.http import GraphError, Request, Response, missing_param
 from fakeig.state import Comment, Delivery, IGUser, Media, next_id
 
 if TYPE_CHECKING:
-    from fakeig.app import FakeApp
+    from fakeig.context import FakeState
 
 WEBHOOK_FIELDS = ("comments", "live_comments", "messages", "message_reactions", "messaging_postbacks",
                   "messaging_referral", "messaging_seen", "messaging_optins", "messaging_handover",
@@ -42,7 +42,7 @@ DASHBOARD_TEST_CHANGE: dict[str, Any] = {
 }
 
 
-def secret(app: FakeApp) -> str:
+def secret(app: FakeState) -> str:
     return app.config.webhook_secret or app.config.ig_app_secret
 
 
@@ -54,7 +54,7 @@ def sign(key: str, body: bytes) -> str:
 # /{ig-id}/subscribed_apps
 
 
-def subscribed_apps(app: FakeApp, req: Request, auth: Auth) -> Response:
+def subscribed_apps(app: FakeState, req: Request, auth: Auth) -> Response:
     user = auth.user
     if req.method == "POST":
         raw = req.param("subscribed_fields")
@@ -79,7 +79,7 @@ def subscribed_apps(app: FakeApp, req: Request, auth: Auth) -> Response:
 # Building notifications
 
 
-def _wanted(app: FakeApp, user: IGUser, field: str) -> bool:
+def _wanted(app: FakeState, user: IGUser, field: str) -> bool:
     cfg = app.config
     return bool(
         cfg.webhook_callback_url and cfg.app_live and not user.private and user.subscribed_fields
@@ -87,7 +87,7 @@ def _wanted(app: FakeApp, user: IGUser, field: str) -> bool:
     )
 
 
-def comment_value(app: FakeApp, user: IGUser, media: Media, c: Comment) -> dict[str, Any]:
+def comment_value(app: FakeState, user: IGUser, media: Media, c: Comment) -> dict[str, Any]:
     sender: dict[str, Any] = {"id": c.author_id, "username": c.username}
     if c.by_owner and app.config.own_comment_self_id:
         sender["self_ig_scoped_id"] = user.igsid
@@ -102,7 +102,7 @@ def comment_value(app: FakeApp, user: IGUser, media: Media, c: Comment) -> dict[
     return value
 
 
-def enqueue_comment(app: FakeApp, user: IGUser, media: Media, c: Comment) -> None:
+def enqueue_comment(app: FakeState, user: IGUser, media: Media, c: Comment) -> None:
     if not _wanted(app, user, "comments"):
         return
     mentioned = f"@{user.username}".lower() in c.text.lower() and not c.by_owner
@@ -113,7 +113,7 @@ def enqueue_comment(app: FakeApp, user: IGUser, media: Media, c: Comment) -> Non
     enqueue(app, user, [change])
 
 
-def enqueue(app: FakeApp, user: IGUser, changes: list[dict[str, Any]], signature: str = "valid",
+def enqueue(app: FakeState, user: IGUser, changes: list[dict[str, Any]], signature: str = "valid",
             entry_time: int | None = None) -> Delivery:
     envelope = {
         "object": "instagram",
@@ -134,7 +134,7 @@ def enqueue(app: FakeApp, user: IGUser, changes: list[dict[str, Any]], signature
 # Sending (called by the control API; the store lock is held by the caller)
 
 
-def _headers(app: FakeApp, d: Delivery) -> dict[str, str]:
+def _headers(app: FakeState, d: Delivery) -> dict[str, str]:
     headers = {"Content-Type": "application/json", "User-Agent": "facebookexternalua"}
     if d.signature == "valid":
         headers["X-Hub-Signature-256"] = sign(secret(app), d.body)
@@ -143,7 +143,7 @@ def _headers(app: FakeApp, d: Delivery) -> dict[str, str]:
     return headers
 
 
-def deliver_due(app: FakeApp) -> list[dict[str, Any]]:
+def deliver_due(app: FakeState) -> list[dict[str, Any]]:
     """Send every pending delivery that is due on the fake's clock; schedule retries; report."""
     cfg = app.config
     url = cfg.webhook_callback_url
@@ -186,7 +186,7 @@ def delivery_public(d: Delivery) -> dict[str, Any]:
     }
 
 
-def verify(app: FakeApp, token: str | None, challenge: int) -> dict[str, Any]:
+def verify(app: FakeState, token: str | None, challenge: int) -> dict[str, Any]:
     """Meta's verification GET against the callback; returns what came back."""
     url = app.config.webhook_callback_url
     params = {

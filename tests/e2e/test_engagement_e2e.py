@@ -11,8 +11,8 @@ import pytest
 
 from igpub.accounts import Account
 from igpub_cli import api
+from igpub_cli.api.engagement import EngagementError
 from igpub_cli.deployment import Deployment
-from igpub_cli.engagement import EngagementError
 from igpub_cli.local import FakeInstagram, walk_connect_flow
 from igpub_cli.main import main as cli
 

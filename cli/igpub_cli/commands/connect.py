@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from igpub_cli import api, engagement, ui
+from igpub_cli import api, ui
+from igpub_cli.api import engagement
 
 
 def connect(

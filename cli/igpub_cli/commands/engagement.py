@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from igpub_cli import api, ui
-from igpub_cli import engagement as eng
+from igpub_cli.api import engagement as eng
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AccountOption = Annotated[

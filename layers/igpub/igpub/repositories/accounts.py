@@ -89,15 +89,7 @@ class AccountRepository(aws.TableRepository):
         return _to_account(item) if item else None
 
     def all(self) -> list[Account]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            resp = self.table.scan(**kwargs)
-            items.extend(resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        return sorted((_to_account(i) for i in items), key=lambda a: a.username)
+        return sorted((_to_account(i) for i in self.scan_all()), key=lambda a: a.username)
 
     def replace_token(
         self,

@@ -150,6 +150,17 @@ class TableRepository:
             self._table = table(self._name)  # the module's function (the property only shadows it here)
         return self._table
 
+    def scan_all(self) -> list[dict[str, Any]]:
+        """Every item of the table, following ``LastEvaluatedKey`` (for small tables and operators' listings)."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
+        while True:
+            resp = self.table.scan(**kwargs)
+            items.extend(resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return items
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
 
 @cache
 def kms() -> KMSClient:

@@ -153,7 +153,8 @@ class PersonalDataStore:
         if not isinstance(original, dict):
             original = {}
         team = {k: original[k] for k in ("publish_at", "client_post_id") if k in original}
-        kept["request"] = subject.redact(json.dumps({"kind": item.get("kind"), "account_id": pseudonym, **team, "data_deleted": True}))
+        request = {"kind": item.get("kind"), "account_id": pseudonym, **team, "data_deleted": True}
+        kept["request"] = subject.redact(json.dumps(request))
         kept["data_deleted_at"] = now_iso
         if kept.get("status") not in FINAL_POST_STATUSES:
             kept["status"], kept["failure_reason"], kept["failure_code"] = "failed", reason, "data_deleted"

@@ -265,15 +265,7 @@ class PostRepository(aws.TableRepository):
                 Limit=limit,
             )
             return [_record(i) for i in resp.get("Items", [])]
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            resp = self.table.scan(**kwargs)
-            items.extend(resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-        records = sorted((_record(i) for i in items), key=lambda r: r.created_at, reverse=True)
+        records = sorted((_record(i) for i in self.scan_all()), key=lambda r: r.created_at, reverse=True)
         return records[:limit]
 
     def published_since(self, account_id: str, since: int) -> list[int]:
