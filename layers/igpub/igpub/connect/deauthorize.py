@@ -86,7 +86,7 @@ def deauthorize_account(deps: Deps, account: Account, *, by: str, now: float) ->
     if deps.events is not None:
         try:
             deps.events.put(ACCOUNT_DEAUTHORIZED, {
-                "account_id": account.account_id, "username": account.username, "by": by,
+                "account_id": account.account_id, "username": account.username, "by": by, "login": "instagram",
                 "deauthorized_at": marked.deauthorized_at, "posts_ended": out.posts_ended,
                 "posts_in_flight": out.posts_in_flight,
             })
@@ -96,8 +96,31 @@ def deauthorize_account(deps: Deps, account: Account, *, by: str, now: float) ->
 
 
 def deauthorize(deps: Deps, person_id: str, *, by: str, now: float) -> list[Deauthorized]:
-    """Every account ``person_id`` names (the account id or the app-scoped id). Unknown: nothing happens."""
+    """Every account ``person_id`` names (the account id or the app-scoped id). Unknown: nothing happens.
+    Facebook Login's callback (``by="facebook"``) names a Facebook user: their Facebook Login connections
+    (the hashtag search token and Page) are deleted; the Instagram Login connection is another grant, made
+    on Instagram, and stays."""
+    if by == "facebook":
+        return [deauthorize_facebook(deps, account_id, now=now)
+                for account_id in deps.data.facebook_connections_of(person_id)]
     return [deauthorize_account(deps, a, by=by, now=now) for a in deps.accounts.find(person_id)]
+
+
+def deauthorize_facebook(deps: Deps, account_id: str, *, now: float) -> Deauthorized:
+    existed = deps.data.delete_facebook_connection(account_id)
+    account = deps.accounts.get(account_id)
+    username = account.username if account else ""
+    logger.info("facebook login connection deleted", extra={"account_id": account_id})
+    if existed and deps.events is not None:
+        try:
+            deps.events.put(ACCOUNT_DEAUTHORIZED, {
+                "account_id": account_id, "username": username, "by": "facebook", "login": "facebook",
+                "deauthorized_at": datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+                "posts_ended": [], "posts_in_flight": [],
+            })
+        except Exception:  # noqa: BLE001 - best effort, as for Instagram Login
+            logger.exception("igpub.AccountDeauthorized not sent")
+    return Deauthorized(account_id, username, already=not existed)
 
 
 def request_deletion(deps: Deps, person_id: str, *, source: str, now: float) -> DeletionRequest:

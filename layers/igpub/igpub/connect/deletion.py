@@ -6,7 +6,8 @@ about that person". What igpub deletes, table by table (README, "Going Live: wha
 
 * accounts: the account's item (username, ids, account type, scopes, token ciphertext, dates);
 * hashtags: every item of the account (pools, the search budget, rotation memory, the Facebook Login
-  connection with its token and Page);
+  connection with its token and Page); for a Facebook user (Facebook Login's callback), the connections
+  they made and the hashtag searches made with them;
 * usage: the account's call counters;
 * webhook events: every stored change from or about the person (their ids, username or media);
 * idempotency: the publish records of their posts (they hold the media id and the account id);
@@ -73,6 +74,8 @@ def run(deps: Deps, code: str) -> dict[str, Any]:
         deps.data.scrub_post(post, subject, pseudonym=pseudonym(code), reason=reason, now_iso=now_iso)
     summary["posts_rewritten"] = len(posts)
     summary["media_files"] = deps.data.delete_media([str(p["post_id"]) for p in posts], subject)
+    facebook = [a for i in subject.ids for a in deps.data.facebook_connections_of(i)]
+    summary["facebook_connections"] = sum(deps.data.delete_facebook_data(a) for a in facebook)
     summary["hashtag_items"] = deps.data.delete_hashtag_data(account_ids)
     summary["usage_items"] = deps.data.delete_usage(account_ids)
     summary["webhook_events"] = deps.data.delete_webhook_events(subject)

@@ -184,6 +184,23 @@ class PersonalDataStore:
                 kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
         return n
 
+    def facebook_connections_of(self, facebook_user_id: str) -> list[str]:
+        """The Instagram accounts whose Facebook Login connection that Facebook user made (a scan with a
+        filter: one FACEBOOK item per account with hashtag discovery)."""
+        if not facebook_user_id:
+            return []
+        items = _scan(self.hashtags, FilterExpression="sk = :fb AND facebook_user_id = :u",
+                      ExpressionAttributeValues={":fb": "FACEBOOK", ":u": facebook_user_id})
+        return [str(i["pk"]).removeprefix("ACCOUNT#") for i in items]
+
+    def delete_facebook_data(self, account_id: str) -> int:
+        """The Facebook Login connection (token, Page) and the hashtag searches made with it (the budget)."""
+        n = 0
+        for sk in ("FACEBOOK", "BUDGET"):
+            resp = self.hashtags.delete_item(Key={"pk": f"ACCOUNT#{account_id}", "sk": sk}, ReturnValues="ALL_OLD")
+            n += bool(resp.get("Attributes"))
+        return n
+
     def delete_facebook_connection(self, account_id: str) -> bool:
         resp = self.hashtags.delete_item(Key={"pk": f"ACCOUNT#{account_id}", "sk": "FACEBOOK"}, ReturnValues="ALL_OLD")
         return bool(resp.get("Attributes"))
