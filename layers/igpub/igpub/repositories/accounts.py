@@ -187,7 +187,10 @@ class AccountRepository(aws.TableRepository):
                 ),
                 ConditionExpression="attribute_exists(account_id) AND #st <> :d",
                 ExpressionAttributeNames={"#st": "status"},
-                ExpressionAttributeValues={":d": "deauthorized", ":now": _iso(now), ":by": by, ":one": 1},
+                ExpressionAttributeValues={
+                    ":d": "deauthorized", ":now": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
+                    ":by": by, ":one": 1,
+                },
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
