@@ -121,7 +121,7 @@ def bus(dep: Deployment) -> Iterator[Any]:
                                                         "detail-type": ["igpub.AccountDeauthorized"]}))
     events.put_targets(Rule=name, Targets=[{"Id": "queue", "Arn": arn}])
 
-    def drain(wait_s: float = 5.0) -> list[dict[str, Any]]:
+    def drain(wait_s: float = 20.0) -> list[dict[str, Any]]:
         got: list[dict[str, Any]] = []
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline and not got:
@@ -141,6 +141,14 @@ def schedule(dep: Deployment, fake: FakeInstagram, account: Account, *, in_s: fl
                                  "media": [{"url": fake.cdn("image.jpg", w=1080, h=1080)}], "publish_at": at})
 
 
+def wait_scheduled(dep: Deployment, sub: api.Submission) -> None:
+    deadline = time.monotonic() + 60
+    while (rec := api.posts_repo(dep).get(sub.post_id)) is None or rec.status != "scheduled":
+        assert time.monotonic() < deadline, "the post was never scheduled"
+        time.sleep(0.5)
+    time.sleep(1)  # Prepare's last writes
+
+
 # ------------------------------------------------------------------------------------------ forged requests
 
 
@@ -151,7 +159,7 @@ def test_forged_requests_are_refused_alike_and_change_nothing(
 ) -> None:
     if login == "facebook":
         assert facebook_connect(dep).status_code == 200
-    schedule(dep, callbacks, connected, in_s=3600, caption="scheduled before the forgeries")
+    wait_scheduled(dep, schedule(dep, callbacks, connected, in_s=3600, caption="scheduled before the forgeries"))
     before = snapshot(dep)
     answers = []
     for variant in FORGED:
@@ -184,10 +192,7 @@ def test_removing_the_app_deauthorizes_the_account_and_ends_its_scheduled_posts(
 ) -> None:
     assert facebook_connect(dep).status_code == 200
     sub = schedule(dep, callbacks, connected, in_s=3600, caption="never goes out")
-    deadline = time.monotonic() + 60
-    while (rec := api.posts_repo(dep).get(sub.post_id)) is None or rec.status != "scheduled":
-        assert time.monotonic() < deadline, "the post was never scheduled"
-        time.sleep(0.5)
+    wait_scheduled(dep, sub)
 
     out = callbacks.remove_app("igpub_demo", id=which_id)
     assert (out["status"], out["answer"]) == (200, {"ok": True})
@@ -205,7 +210,7 @@ def test_removing_the_app_deauthorizes_the_account_and_ends_its_scheduled_posts(
         Key={"pk": f"ACCOUNT#{connected.account_id}", "sk": "FACEBOOK"}).get("Item")
     assert hashtags is None  # the Facebook Login token and Page went with it
     (event,) = [e for e in bus() if e["detail"]["account_id"] == connected.account_id]
-    assert event["detail"]["posts_ended"] == [sub.post_id] and event["detail"]["login"] == "instagram"
+    assert sub.post_id in event["detail"]["posts_ended"] and event["detail"]["login"] == "instagram"
 
     again = callbacks.remove_app("igpub_demo", id=which_id)  # Meta may send it twice: harmless
     assert again["status"] == 200 and raw_account(dep, connected.account_id)["status"] == "deauthorized"
@@ -282,6 +287,9 @@ def test_a_deletion_request_deletes_everything_about_the_person(
 ) -> None:
     token = dep.client("secretsmanager").get_secret_value(SecretId=dep.output("WebhookVerifyTokenArn"))
     callbacks.config(webhook_callback_url=dep.output("WebhookCallbackUrl"), webhook_verify_token=token["SecretString"])
+    s3, name = dep.client("s3"), dep.output("MediaBucketName")
+    for key in bucket(dep):  # what earlier tests left (the fake's users and ids repeat after its reset)
+        s3.delete_object(Bucket=name, Key=key)
     rec = _seed_everything(dep, callbacks, connected, tmp_path)
     me = next(u for u in callbacks.users() if u["username"] == "igpub_demo")
     ids = [me["user_id"], me["id"], me["fb_user_id"], me["page_id"], rec.media_id or ""]
@@ -299,7 +307,7 @@ def test_a_deletion_request_deletes_everything_about_the_person(
     kept = api.posts_repo(dep).get(rec.post_id)  # the team's accounting keeps the post, without Meta data
     assert kept is not None and kept.account_id == f"deleted-{code}" and kept.media_id is None
     assert kept.permalink is None and kept.insights == {} and kept.item_containers == []
-    assert kept.caption == "hello from @(deleted)" and kept.status == "published"
+    assert kept.caption.startswith("hello from @(deleted)") and "#beach" in kept.caption and kept.status == "published"
 
     second = callbacks.request_deletion("igpub_demo", id="id")  # either id, again: the first code, harmless
     assert second["answer"]["confirmation_code"] == code
@@ -332,6 +340,7 @@ def test_igpub_disconnect_asks_then_deauthorizes_and_deletes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     sub = schedule(dep, callbacks, connected, in_s=3600, caption="operator test")
+    wait_scheduled(dep, sub)
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("n\n"))
     assert cli(["disconnect", connected.account_id]) == 2  # said no: nothing changed
     assert raw_account(dep, connected.account_id)["status"] == "active"

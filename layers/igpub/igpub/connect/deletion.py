@@ -31,7 +31,7 @@ from typing import Any
 from igpub.observability import logger
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.deletions import DeletionRepository
-from igpub.repositories.personal_data import FINAL_POST_STATUSES, PersonalDataStore, Subject
+from igpub.repositories.personal_data import FINAL_POST_STATUSES, PersonalDataStore, Subject, media_keys
 
 IN_FLIGHT_WAIT_S = 60  # posts that were being published when the account was deauthorized end in seconds
 
@@ -70,10 +70,11 @@ def run(deps: Deps, code: str) -> dict[str, Any]:
     posts = _after_in_flight(deps, posts, account_ids)
     now_iso = datetime.fromtimestamp(deps.clock(), UTC).isoformat(timespec="milliseconds")
     reason = "Not published: the account's data was deleted at its owner's request."
+    keys = [k for post in posts for k in media_keys(post)]
     for post in posts:
         deps.data.scrub_post(post, subject, pseudonym=pseudonym(code), reason=reason, now_iso=now_iso)
     summary["posts_rewritten"] = len(posts)
-    summary["media_files"] = deps.data.delete_media([str(p["post_id"]) for p in posts], subject)
+    summary["media_files"] = deps.data.delete_media([str(p["post_id"]) for p in posts], subject, keys)
     facebook = [a for i in subject.ids for a in deps.data.facebook_connections_of(i)]
     summary["facebook_connections"] = sum(deps.data.delete_facebook_data(a) for a in facebook)
     summary["hashtag_items"] = deps.data.delete_hashtag_data(account_ids)

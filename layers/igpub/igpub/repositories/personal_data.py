@@ -236,16 +236,16 @@ class PersonalDataStore:
             n += 1
         return n
 
-    def delete_media(self, post_ids: list[str], subject: Subject) -> int:
-        """Objects uploaded for the person's posts (``uploads/<post id>/...``) and any object whose key
-        names the person."""
+    def delete_media(self, post_ids: list[str], subject: Subject, keys: list[str] | None = None) -> int:
+        """Objects uploaded for the person's posts (the keys their requests name, and
+        ``uploads/<post id>/...``) and any object whose key names the person."""
         if not self.media_bucket:
             return 0
-        doomed: set[str] = set()
+        doomed: set[str] = {k for k in keys or [] if k in set(self._keys(k))}
         for post_id in post_ids:
             doomed |= set(self._keys(f"uploads/{post_id}/"))
         doomed |= {k for k in self._keys("") if subject.found_in(k)}
-        for key in sorted(doomed):
+        for key in sorted(doomed):  # deleting a missing key is not an error in S3
             self.s3.delete_object(Bucket=self.media_bucket, Key=key)
         return len(doomed)
 
@@ -263,3 +263,13 @@ def _dynamo(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _dynamo(v) for k, v in value.items() if v is not None}
     return value
+
+
+def media_keys(post: dict[str, Any]) -> list[str]:
+    """The media bucket keys a post record's request names."""
+    try:
+        request = json.loads(str(post.get("request") or "{}"))
+    except ValueError:
+        return []
+    items = request.get("media") if isinstance(request, dict) else None
+    return [str(m["key"]) for m in items or [] if isinstance(m, dict) and m.get("key")]
