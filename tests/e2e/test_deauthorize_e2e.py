@@ -252,6 +252,7 @@ def test_a_deauthorization_racing_a_scheduled_post_never_publishes_after_it_is_r
     recorded = datetime.fromisoformat(raw_account(dep, connected.account_id)["deauthorized_at"]).timestamp()
     publishes = [c for c in callbacks.calls() if c["route"].endswith("/media_publish") and c["status"] == 200]
     media = callbacks.media(connected.account_id)
+    print(f"race offset {offset_s}: {rec.status}")
     assert all(c["time"] < recorded for c in publishes), (publishes, recorded)  # never after the record
     if rec.status == "published":
         assert len(media) == 1 and len(publishes) == 1
