@@ -361,3 +361,24 @@ def test_igpub_disconnect_asks_then_deauthorizes_and_deletes(
     assert all(a["username"] != "igpub_demo" for a in listed)
     assert any(a["status"] == "data_deleted" and a["confirmation_code"] == result["deletion"]["code"] for a in listed)
     assert cli(["disconnect", connected.account_id, "--yes"]) == 2  # gone: unknown now
+
+
+def test_a_post_being_processed_when_the_app_is_removed_fails_at_its_next_step(
+    dep: Deployment, callbacks: FakeInstagram, connected: Account
+) -> None:
+    """Claimed for publishing before the deauthorization (its container is processing at Instagram): the
+    deauthorization leaves it to its execution, whose next step finds the account deauthorized."""
+    callbacks.config(processing_seconds={"IMAGE": 4.0})
+    sub = api.submit_post(dep, {"account_id": connected.account_id, "kind": "image", "caption": "in flight",
+                                "media": [{"url": callbacks.cdn("image.jpg", w=1080, h=1080)}]})
+    deadline = time.monotonic() + 60
+    while (rec := api.posts_repo(dep).get(sub.post_id)) is None or not rec.item_containers:
+        assert time.monotonic() < deadline, "no container was created"
+        time.sleep(0.2)
+    out = callbacks.remove_app("igpub_demo", revoke=False)  # the token still works at Instagram
+    assert out["status"] == 200
+    final = api.watch_post(dep, sub, timeout_s=120)
+    assert final.status == "failed" and final.failure_code == "deauthorized", final.failure_reason
+    assert "disconnected from igpub" in (final.failure_reason or "")
+    assert callbacks.media(connected.account_id) == []
+    assert not [c for c in callbacks.calls() if c["route"].endswith("/media_publish")]

@@ -161,7 +161,7 @@ class DeletionRepository(aws.TableRepository):
         try:
             resp = self.table.update_item(
                 Key={"pk": f"request#{code}"},
-                UpdateExpression="SET #st = :r, reason = :why, completed_at = :now, expires_at = :exp",
+                UpdateExpression="SET #st = :r, reason = :why, completed_at = :now, expires_at = :exp REMOVE subject_ids",
                 ConditionExpression="#st IN (:received, :p)",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
