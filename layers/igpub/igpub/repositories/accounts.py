@@ -64,7 +64,7 @@ class AccountRepository(aws.TableRepository):
                 "SET username = :u, account_type = :t, app_scoped_id = :a, scopes = :s, #st = :active,"
                 " token_ciphertext = :c, token_issued_at = :i, token_expires_at = :e, updated_at = :now,"
                 " connected_at = if_not_exists(connected_at, :now), refresh_pool = :pool"
-                " REMOVE reauth_reason ADD token_version :one"
+                " REMOVE reauth_reason, deauthorized_at, deauthorized_by ADD token_version :one"
             ),
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
