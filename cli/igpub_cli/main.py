@@ -13,17 +13,19 @@ import sys
 from typing import Annotated
 
 import typer
+from botocore.exceptions import ClientError
 
 from igpub.hashtags import InvalidInput
 from igpub.publishing.errors import RequestInvalid
 from igpub_cli import hashtags, ui
-from igpub_cli.commands import accounts, connect, disconnect, engagement, posts, schedule
+from igpub_cli.commands import accounts, alarms, connect, disconnect, engagement, posts, schedule
 from igpub_cli.deployment import DeploymentNotFound
 
 app = typer.Typer(
     name="igpub",
     help="Self-hosted Instagram publishing: connect accounts, publish and schedule posts, manage hashtags.\n\n"
-    "Exit codes: 0 done, 1 failed, 2 refused input (nothing was started), 3 no deployment found.",
+    "Exit codes: 0 done, 1 failed, 2 refused input (nothing was started), 3 no deployment found, "
+    "4 not permitted (your AWS identity lacks a permission).",
     no_args_is_help=True,
     rich_markup_mode="markdown",
     add_completion=False,
@@ -58,6 +60,7 @@ app.command("reschedule")(schedule.reschedule)
 app.add_typer(hashtags.app, name="hashtags")
 app.command("insights")(engagement.insights)
 app.add_typer(engagement.app, name="comments")
+app.command("alarms")(alarms.alarms)
 
 
 def _refused(problems: list[str], what: str) -> None:
@@ -87,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     except DeploymentNotFound as exc:
         ui.err.print(f"igpub: {exc}", markup=False, soft_wrap=True)
         return ui.NO_DEPLOYMENT
+    except ClientError as exc:
+        denied = ui.permission_denied(exc)
+        if denied is None:
+            raise
+        ui.err.print(f"igpub: {denied}", markup=False, soft_wrap=True)
+        return ui.NOT_PERMITTED
     return ui.OK
 
 

@@ -34,7 +34,24 @@ def _console(*, stderr: bool = False) -> Console:
 out = _console()
 err = _console(stderr=True)
 
-OK, FAILED, REFUSED, NO_DEPLOYMENT = 0, 1, 2, 3
+OK, FAILED, REFUSED, NO_DEPLOYMENT, NOT_PERMITTED = 0, 1, 2, 3, 4
+
+_DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                           "AuthorizationError", "UnauthorizedException"})
+
+
+def permission_denied(exc: Exception) -> str | None:
+    """The message for an AWS call refused for want of a permission (it names the action and resource),
+    or None when ``exc`` is another error."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error", {}) if isinstance(response, dict) else {}
+    if error.get("Code") not in _DENIED_CODES:
+        return None
+    operation = getattr(exc, "operation_name", "") or "the call"
+    detail = str(error.get("Message") or "").strip() or f"{operation} was refused"
+    return (f"not permitted: {detail}. Your AWS identity lacks this permission: ask an administrator to attach "
+            "igpub's policy for your role (stack outputs PosterPolicyArn, AdminPolicyArn or ViewerPolicyArn; "
+            "README, People and permissions).")
 
 
 class CliError(Exception):

@@ -15,6 +15,7 @@ from __future__ import annotations
 from igpub.publishing.errors import RequestInvalid
 from igpub.repositories.posts import PostRecord
 from igpub_cli.api.accounts import CreatedInvite, create_invite, list_accounts, only_active_account
+from igpub_cli.api.alarms import list_alarms
 from igpub_cli.api.checks import (
     PAST_TOLERANCE_MIN,
     check_files,
@@ -68,6 +69,7 @@ __all__ = [
     "execution_arn",
     "hide_comment",
     "list_accounts",
+    "list_alarms",
     "list_comments",
     "list_posts",
     "load_requests",

@@ -36,7 +36,7 @@ def create_invite(
 
 
 def list_accounts(dep: Deployment) -> list[Account]:
-    return accounts_repo(dep).all()
+    return accounts_repo(dep).all(public=True)  # never the token (people's policies allow no more)
 
 
 def only_active_account(dep: Deployment) -> str:

@@ -19,7 +19,7 @@ PAST_TOLERANCE_MIN = PAST_TOLERANCE.seconds // 60
 
 
 def _account_problems(dep: Deployment, account_id: str) -> list[str]:
-    account = accounts_repo(dep).get(account_id)
+    account = accounts_repo(dep).get(account_id, public=True)
     if account is None:
         known = ", ".join(f"@{a.username}={a.account_id}" for a in list_accounts(dep)) or "none"
         return [f"account {account_id} is not connected to igpub (connected: {known}); connect it with igpub connect"]

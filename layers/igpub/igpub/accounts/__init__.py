@@ -3,6 +3,6 @@ and keeping its token alive (``igpub.accounts.refresh``, the refresher function'
 
 from __future__ import annotations
 
-from igpub.accounts.model import Account, AccountStatus
+from igpub.accounts.model import PUBLIC_ATTRIBUTES, Account, AccountStatus
 
-__all__ = ["Account", "AccountStatus"]
+__all__ = ["PUBLIC_ATTRIBUTES", "Account", "AccountStatus"]

@@ -30,3 +30,8 @@ class Account(BaseModel):
 
     def days_left(self, now: float) -> float:
         return round((self.token_expires_at - now) / 86400, 1)
+
+
+# What people may read of an account (the CLI reads only these, by projection; the template's people
+# policies allow only these attributes of the accounts table): every field but the token's ciphertext.
+PUBLIC_ATTRIBUTES: tuple[str, ...] = tuple(name for name in Account.model_fields if name != "token_ciphertext")

@@ -15,7 +15,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from igpub.accounts import Account
+from igpub.accounts import PUBLIC_ATTRIBUTES, Account
 from igpub.repositories import aws
 
 REFRESH_INDEX = "refresh-due"
@@ -84,12 +84,17 @@ class AccountRepository(aws.TableRepository):
         )
         return _to_account(resp["Attributes"])
 
-    def get(self, account_id: str) -> Account | None:
-        item = self.table.get_item(Key={"account_id": account_id}, ConsistentRead=True).get("Item")
+    def get(self, account_id: str, *, public: bool = False) -> Account | None:
+        """The account; with ``public``, read without its token (what people's policies allow)."""
+        item = self.table.get_item(
+            Key={"account_id": account_id}, ConsistentRead=True, **aws.project(PUBLIC_ATTRIBUTES if public else ())
+        ).get("Item")
         return _to_account(item) if item else None
 
-    def all(self) -> list[Account]:
-        return sorted((_to_account(i) for i in self.scan_all()), key=lambda a: a.username)
+    def all(self, *, public: bool = False) -> list[Account]:
+        """Every account, by username; with ``public``, without tokens (what people's policies allow)."""
+        items = self.scan_all(PUBLIC_ATTRIBUTES if public else ())
+        return sorted((_to_account(i) for i in items), key=lambda a: a.username)
 
     def replace_token(
         self,

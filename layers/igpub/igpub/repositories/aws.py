@@ -137,6 +137,15 @@ def table(name: str) -> Table:
     return dynamodb_resource().Table(name)
 
 
+def project(attributes: tuple[str, ...]) -> dict[str, Any]:
+    """The request parameters that read only ``attributes`` (all of them when empty), with every name
+    behind a placeholder (``status``, ``source`` ... are reserved words)."""
+    if not attributes:
+        return {}
+    names = {f"#p{i}": name for i, name in enumerate(attributes)}
+    return {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
+
+
 class TableRepository:
     """A repository over one DynamoDB table, created on first use (or given, in tests)."""
 
@@ -150,10 +159,11 @@ class TableRepository:
             self._table = table(self._name)  # the module's function (the property only shadows it here)
         return self._table
 
-    def scan_all(self) -> list[dict[str, Any]]:
-        """Every item of the table, following ``LastEvaluatedKey`` (for small tables and operators' listings)."""
+    def scan_all(self, projection: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Every item of the table, following ``LastEvaluatedKey`` (for small tables and operators' listings);
+        only the ``projection`` attributes when given."""
         items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = project(projection)
         while True:
             resp = self.table.scan(**kwargs)
             items.extend(resp.get("Items", []))

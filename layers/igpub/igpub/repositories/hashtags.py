@@ -33,6 +33,11 @@ from igpub.repositories import aws
 BUDGET_SK = "BUDGET"
 FACEBOOK_SK = "FACEBOOK"
 
+# The attributes of a pool's items: all that pool reads fetch (the template's people policies allow only these
+# of this table, whose Facebook connection item holds a token).
+POOL_ATTRIBUTES = ("pk", "sk", "pool", "tag", "score", "source", "hashtag_id", "engagement", "top_posts",
+                   "added_at", "updated_at")
+
 
 def _pk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
@@ -110,6 +115,7 @@ class HashtagRepository(aws.TableRepository):
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": Key("pk").eq(_pk(account_id)) & Key("sk").begins_with(prefix),
             "ConsistentRead": True,
+            **aws.project(POOL_ATTRIBUTES),  # pools only (never the Facebook connection's token)
         }
         while True:
             resp = self.table.query(**kwargs)
