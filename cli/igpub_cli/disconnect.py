@@ -1,116 +1,91 @@
-"""`igpub disconnect`: the operator's way to what Meta's deauthorize and data deletion callbacks do
-(igpub.connect.deauthorize, igpub.connect.deletion), with the operator's AWS credentials. The deletion
-itself runs in the deployment's DataDeletionFunction (invoked synchronously here), as for Meta's requests."""
+"""`igpub disconnect`: the operator's way to what Meta's deauthorize and data deletion callbacks do. The
+deployment's DataDeletionFunction does the work (igpub.connect.deauthorize, igpub.connect.deletion): the
+operator's credentials only read accounts without their tokens and invoke that function (the admin policy)."""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.config import Config
 
 from igpub.accounts import Account
-from igpub.connect import deauthorize
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.deletions import DeletionRepository, DeletionRequest
-from igpub.repositories.events import EventPublisher
-from igpub.repositories.personal_data import PersonalDataStore
 from igpub_cli.deployment import Deployment
+
+# what people may read of a deletion request (the people policies allow only these): never the person's ids
+PUBLIC_DELETION_ATTRIBUTES = ("pk", "code", "status", "source", "requested_at", "started_at", "completed_at",
+                              "reason", "summary", "expires_at")
 
 
 class NotConnected(Exception):
     """No account of the deployment has that id (or app-scoped id)."""
 
 
-@dataclass
-class Disconnected:
-    accounts: list[deauthorize.Deauthorized]
-    deletion: DeletionRequest | None = None
-    deletion_result: dict[str, Any] = field(default_factory=dict)
-
-
-def _table_factory(dep: Deployment) -> Any:
-    names = {v: k for k, v in dep.outputs.items() if k.endswith("TableName")}
-    return lambda name: dep.table(names[name])
-
-
-def callback_deps(dep: Deployment, *, start_deletion: Any = None) -> deauthorize.Deps:
-    sfn = dep.client("stepfunctions")
-
-    def stop(arn: str, cause: str) -> None:
-        try:
-            sfn.stop_execution(executionArn=arn, cause=cause)
-        except ClientError:
-            pass  # already ended
-
-    def subject_key() -> str:
-        secret = dep.client("secretsmanager").get_secret_value(SecretId=dep.output("AppSecretArn"))
-        return str(secret["SecretString"])
-
-    o = dep.outputs
-    data = PersonalDataStore(
-        posts_table=o["PostsTableName"], usage_table=o["UsageTableName"], idempotency_table=o["IdempotencyTableName"],
-        hashtags_table=o["HashtagsTableName"], webhook_events_table=o["WebhookEventsTableName"],
-        invites_table=o["InvitesTableName"], media_bucket=o["MediaBucketName"], s3=dep.client("s3"),
-        table=_table_factory(dep),
-    )
-    return deauthorize.Deps(
-        accounts=AccountRepository(o["AccountsTableName"], table=dep.table("AccountsTableName")),
-        data=data,
-        deletions=DeletionRepository(
-            dep.output("DeletionRequestsTableName"), table=dep.table("DeletionRequestsTableName")
-        ),
-        events=EventPublisher("default", client=dep.client("events")),
-        stop_execution=stop, start_deletion=start_deletion, subject_key=subject_key,
-    )
-
-
 def find_account(dep: Deployment, account_id: str) -> Account:
-    found = AccountRepository(dep.output("AccountsTableName"), table=dep.table("AccountsTableName")).find(account_id)
-    if not found:
+    repo = AccountRepository(dep.output("AccountsTableName"), table=dep.table("AccountsTableName"))
+    found = repo.get(account_id, public=True)
+    if found is None:
+        found = next((a for a in repo.all(public=True) if a.app_scoped_id == account_id), None)
+    if found is None:
         raise NotConnected(f"no account {account_id} is connected to igpub (see igpub accounts)")
-    return found[0]
+    return found
 
 
-def run_deletion(dep: Deployment, code: str) -> dict[str, Any]:
-    """Run the deployment's DataDeletionFunction for request ``code`` and wait for it."""
-    resp = dep.client("lambda").invoke(
+def disconnect(dep: Deployment, account_id: str, *, delete_data: bool = False) -> dict[str, Any]:
+    """Deauthorize the account (token deleted, scheduled posts ended, nothing published any more); with
+    ``delete_data``, also delete what igpub holds about it, exactly as for a person's request to Meta.
+    Waits for the deletion (up to the function's 5 minutes)."""
+    client = dep.client("lambda", config=Config(read_timeout=330, retries={"max_attempts": 0}))
+    resp = client.invoke(
         FunctionName=dep.output("DataDeletionFunctionName"), InvocationType="RequestResponse",
-        Payload=json.dumps({"code": code}).encode(),
+        Payload=json.dumps({"action": "disconnect", "account_id": account_id, "delete_data": delete_data}).encode(),
     )
     result: dict[str, Any] = json.loads(resp["Payload"].read() or b"{}")
     if resp.get("FunctionError"):
-        raise RuntimeError(f"the data deletion failed: {result.get('errorMessage') or result}")
+        raise RuntimeError(f"the disconnect failed: {result.get('errorMessage') or result}")
+    if result.get("status") == "not_connected":
+        raise NotConnected(f"no account {account_id} is connected to igpub (see igpub accounts)")
     return result
 
 
-def disconnect(dep: Deployment, account_id: str, *, delete_data: bool = False) -> Disconnected:
-    """Deauthorize the account (token deleted, scheduled posts ended, nothing published any more); with
-    ``delete_data``, also delete what igpub holds about it, exactly as for a person's request to Meta."""
-    account = find_account(dep, account_id)
-    results: dict[str, Any] = {}
-
-    def start(code: str) -> None:
-        results.update(run_deletion(dep, code))
-
-    deps = callback_deps(dep, start_deletion=start)
-    now = time.time()
-    done = [deauthorize.deauthorize_account(deps, account, by="operator", now=now)]
-    if not delete_data:
-        return Disconnected(done)
-    request = deauthorize.request_deletion(deps, account.account_id, source="operator", now=now)
-    return Disconnected(done, deps.deletions.get(request.code) or request, results)
+def _repo(dep: Deployment) -> DeletionRepository:
+    return DeletionRepository(dep.output("DeletionRequestsTableName"), table=dep.table("DeletionRequestsTableName"))
 
 
 def deletion_requests(dep: Deployment) -> list[DeletionRequest]:
     """Deletion requests whose record has not expired yet (the status page answers for these)."""
-    return DeletionRepository(dep.output("DeletionRequestsTableName"),
-                              table=dep.table("DeletionRequestsTableName")).all(now=time.time())
+    return _repo(dep).all(now=time.time(), projection=PUBLIC_DELETION_ATTRIBUTES)
 
 
 def refuse_deletion(dep: Deployment, code: str, reason: str) -> DeletionRequest | None:
     """Record that a pending request is refused, with the justification the status page shows."""
-    return DeletionRepository(dep.output("DeletionRequestsTableName"),
-                              table=dep.table("DeletionRequestsTableName")).refuse(code, reason=reason, now=time.time())
+    return _repo(dep).refuse(code, reason=reason, now=time.time())
+
+
+def callback_deps(dep: Deployment) -> Any:
+    """The callbacks' dependencies on this deployment with the caller's credentials (tests; root on the
+    local stack): opens deletion requests without starting them."""
+    from igpub.connect import deauthorize
+    from igpub.repositories.events import EventPublisher
+    from igpub.repositories.personal_data import PersonalDataStore
+
+    o = dep.outputs
+    names = {v: k for k, v in o.items() if k.endswith("TableName")}
+    data = PersonalDataStore(
+        posts_table=o["PostsTableName"], usage_table=o["UsageTableName"], idempotency_table=o["IdempotencyTableName"],
+        hashtags_table=o["HashtagsTableName"], webhook_events_table=o["WebhookEventsTableName"],
+        invites_table=o["InvitesTableName"], media_bucket=o["MediaBucketName"], s3=dep.client("s3"),
+        table=lambda name: dep.table(names[name]),
+    )
+
+    def subject_key() -> str:
+        return str(dep.client("secretsmanager").get_secret_value(SecretId=o["AppSecretArn"])["SecretString"])
+
+    return deauthorize.Deps(
+        accounts=AccountRepository(o["AccountsTableName"], table=dep.table("AccountsTableName")), data=data,
+        deletions=_repo(dep), events=EventPublisher("default", client=dep.client("events")),
+        subject_key=subject_key,
+    )

@@ -3,15 +3,12 @@ callbacks do, started by the operator."""
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from igpub_cli import disconnect as logic
 from igpub_cli import ui
-
-LIBRARY_LOGGER = "igpub"
 
 
 def disconnect(
@@ -27,7 +24,6 @@ def disconnect(
     """Disconnect an account: its token is deleted, its scheduled posts end (failed, with the reason) and
     nothing is published for it any more. It stays in `igpub accounts` as deauthorized until its data is
     deleted (--delete-data, now or later). Exit code 2 when the account is unknown or you say no."""
-    logging.getLogger(LIBRARY_LOGGER).setLevel(logging.WARNING)  # the library's step logs are for Lambda
     dep = ui.dep(ctx)
     try:
         found = logic.find_account(dep, account)
@@ -39,20 +35,19 @@ def disconnect(
         ui.refuse("nothing was changed")
     out = logic.disconnect(dep, found.account_id, delete_data=delete_data)
     if as_json:
-        ui.print_json({
-            "accounts": [vars(d) for d in out.accounts],
-            "deletion": vars(out.deletion) if out.deletion else None,
-            "deletion_result": out.deletion_result,
-        })
+        ui.print_json(out)
         return
-    for d in out.accounts:
-        if d.already:
-            ui.line(f"@{d.username} ({d.account_id}) was already disconnected")
+    for d in out.get("accounts", []):
+        if d["already"]:
+            ui.line(f"@{d['username']} ({d['account_id']}) was already disconnected")
         else:
-            ui.line(f"@{d.username} ({d.account_id}) disconnected: token deleted, {len(d.posts_ended)} scheduled "
-                    f"post(s) ended, {len(d.posts_in_flight)} being published will fail at their next step")
-    if out.deletion is not None:
-        summary = out.deletion_result.get("summary") or out.deletion.summary
-        ui.line(f"data deletion {out.deletion.status} (confirmation code {out.deletion.code})")
+            ended, flying = len(d["posts_ended"]), len(d["posts_in_flight"])
+            ui.line(f"@{d['username']} ({d['account_id']}) disconnected: token deleted, {ended} scheduled post(s) "
+                    f"ended, {flying} being published will fail at their next step")
+    deletion = out.get("deletion")
+    if deletion:
+        summary = (out.get("deletion_result") or {}).get("summary") or deletion.get("summary") or {}
+        status = (out.get("deletion_result") or {}).get("status") or deletion["status"]
+        ui.line(f"data deletion {status} (confirmation code {deletion['code']})")
         if summary:
             ui.table(None, ["DELETED", ">COUNT"], sorted(summary.items()))

@@ -161,7 +161,9 @@ class DeletionRepository(aws.TableRepository):
         try:
             resp = self.table.update_item(
                 Key={"pk": f"request#{code}"},
-                UpdateExpression="SET #st = :r, reason = :why, completed_at = :now, expires_at = :exp REMOVE subject_ids",
+                UpdateExpression=(
+                    "SET #st = :r, reason = :why, completed_at = :now, expires_at = :exp REMOVE subject_ids"
+                ),
                 ConditionExpression="#st IN (:received, :p)",
                 ExpressionAttributeNames={"#st": "status"},
                 ExpressionAttributeValues={
@@ -176,10 +178,13 @@ class DeletionRepository(aws.TableRepository):
             raise
         return DeletionRequest.from_item(dict(resp["Attributes"]))
 
-    def all(self, *, now: float) -> list[DeletionRequest]:
+    def all(self, *, now: float, projection: tuple[str, ...] = ()) -> list[DeletionRequest]:
+        """Every request on record (not expired), newest first; only the ``projection`` attributes when
+        given (people's policies allow reading these, never a running request's ids)."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "FilterExpression": "begins_with(pk, :r)", "ExpressionAttributeValues": {":r": "request#"},
+            **aws.project(projection),
         }
         while True:
             resp = self.table.scan(**kwargs)
