@@ -15,6 +15,7 @@ from igpub_cli.deployment import Deployment
 from igpub_cli.disconnect import callback_deps, refuse_deletion
 from igpub_cli.local import FakeInstagram, walk_connect_flow
 from tests.e2e.test_browser_connect_e2e import artifacts_on_failure, page  # noqa: F401 (the fixture)
+from tests.e2e.test_deauthorize_e2e import _forget_deletion_requests  # noqa: F401 (the module's clean-up)
 
 
 def _registered(dep: Deployment, fake: FakeInstagram) -> None:

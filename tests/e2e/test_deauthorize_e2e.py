@@ -25,9 +25,19 @@ from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, walk_connect_flow
 from igpub_cli.main import main as cli
 from tests.e2e.test_hashtags_e2e import facebook_connect
+from tests.e2e.test_people_e2e import as_role, people, refused  # noqa: F401 (fixtures: one IAM user per role)
 
 FORGED = [{"signature": "wrong_secret"}, {"algorithm": "HMAC-SHA1"}, {"algorithm": "none"}, {"tamper": True},
           {"signature": "missing"}]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_deletion_requests(dep: Deployment) -> Iterator[None]:
+    """Deletion requests are kept 90 days by design; the tests that follow this module start without them."""
+    yield
+    table = dep.table("DeletionRequestsTableName")
+    for item in table.scan(ProjectionExpression="pk").get("Items", []):
+        table.delete_item(Key={"pk": item["pk"]})
 
 
 @pytest.fixture
@@ -356,7 +366,7 @@ def test_igpub_disconnect_asks_then_deauthorizes_and_deletes(
     assert cli(["disconnect", connected.account_id, "--delete-data", "--yes", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["deletion_result"]["status"] == "done" and result["deletion_result"]["summary"]["accounts"] == 1
-    assert cli(["accounts", "--json"]) == 0
+    assert cli(["accounts", "--json", "--deleted"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert all(a["username"] != "igpub_demo" for a in listed)
     assert any(a["status"] == "data_deleted" and a["confirmation_code"] == result["deletion"]["code"] for a in listed)
@@ -382,3 +392,18 @@ def test_a_post_being_processed_when_the_app_is_removed_fails_at_its_next_step(
     assert "disconnected from igpub" in (final.failure_reason or "")
     assert callbacks.media(connected.account_id) == []
     assert not [c for c in callbacks.calls() if c["route"].endswith("/media_publish")]
+
+
+def test_an_admin_disconnects_with_the_admin_policy_a_poster_cannot(
+    dep: Deployment, callbacks: FakeInstagram, connected: Account, as_role: Any  # noqa: F811
+) -> None:
+    """igpub disconnect under people's policies (README, People and permissions): the CLI reads the account
+    without its token and invokes DataDeletionFunction; a poster may not, an admin may."""
+    refused(as_role("poster").run("disconnect", connected.account_id, "--yes"), "lambda:InvokeFunction")
+    assert raw_account(dep, connected.account_id)["status"] == "active"
+    code, out, err = as_role("admin").run("disconnect", connected.account_id, "--delete-data", "--yes", "--json")
+    assert code == 0, err
+    assert json.loads(out)["deletion_result"]["status"] == "done"
+    assert raw_account(dep, connected.account_id) == {}
+    code, out, err = as_role("viewer").run("accounts")
+    assert code == 0 and "(deleted)" in out, err

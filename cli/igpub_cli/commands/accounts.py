@@ -12,12 +12,19 @@ from igpub_cli import api, ui
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def accounts(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List the connected Instagram accounts, their status and when their token expires."""
+def accounts(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    deleted_too: Annotated[bool, typer.Option(
+        "--deleted", help="With --json: also the data deletion requests on record (the table always shows them)."
+    )] = False,
+) -> None:
+    """List the connected Instagram accounts, their status and when their token expires; deauthorized
+    accounts (their data kept until deleted) and data deletion requests (by confirmation code) too."""
     dep = ui.dep(ctx)
     now = time.time()
     found = api.list_accounts(dep)
-    deleted = _deletions(dep)
+    deleted = _deletions(dep) if deleted_too or not as_json else []
     if as_json:
         ui.print_json([{**a.model_dump(mode="json"), "days_until_expiry": a.days_left(now)} for a in found]
                       + [{"account_id": None, "username": None, "status": "data_deleted" if d.status == "done"
