@@ -47,9 +47,45 @@ free_subnet() { # a 172.30.N.0/24 no interface of this machine uses
   echo "no free 172.30.x.0/24 subnet for the Docker bridge" >&2; return 1
 }
 
+# the Debian packages make invoke needs (as .ci/run installs them): docker.io (dockerd), busybox-static (the
+# stand-in Lambda image's shell), iproute2 (our own bridge). Installed when root with apt-get; otherwise the one
+# command to run is printed. IGPUB_NO_INSTALL=1: never install, only say.
+install_tools() {
+  local missing=()
+  command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+  command -v busybox >/dev/null 2>&1 || missing+=(busybox-static)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  [ "${#missing[@]}" -gt 0 ] || return 0
+  local cmd="apt-get update && apt-get install -y ${missing[*]}"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -z "${IGPUB_NO_INSTALL:-}" ]; then
+    log "installing ${missing[*]} (Debian packages for sam local; IGPUB_NO_INSTALL=1 to skip): $cmd"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+      || log "the install failed; run it yourself: $cmd"
+  else
+    log "sam local needs ${missing[*]}: run as root: $cmd"
+  fi
+}
+
+# Lines a local invoke prints that look like failures and are not, each replaced by one line saying why:
+# the runtime client's "Failed to get next invocation" once SAM CLI stops the container after the result, and
+# Powertools' warning for an invocation that recorded no metric (its source line follows it).
+explain_harmless() {
+  awk '
+    /LAMBDA_RUNTIME Failed to get next invocation/ {
+      if (!runtime++) print "[igpub] harmless: the runtime client asked for a next invocation after SAM CLI stopped the container; the result is complete"
+      fflush(); next }
+    /No application metrics to publish/ {
+      if (!metrics++) print "[igpub] harmless: Powertools Metrics had no metric to publish for this invocation"
+      skip = 1; fflush(); next }
+    skip && /^[[:space:]]/ { skip = 0; next }
+    { skip = 0; print; fflush() }
+  '
+}
+
 docker_up() {
   local host; host="$(docker_host)"
   if [ -n "$host" ]; then echo "$host"; return; fi
+  install_tools
   if [ "$(id -u)" != 0 ] || ! command -v dockerd >/dev/null 2>&1 || ! command -v ip >/dev/null 2>&1; then
     log "NO CONTAINER ENGINE: no Docker answers (DOCKER_HOST, /var/run/docker.sock) and this script cannot start"
     log "one (needs root, dockerd from Debian's docker.io, and ip from iproute2)"
@@ -174,7 +210,8 @@ invoke() {
   local fn="${1:?usage: samlocal.sh invoke FUNCTION EVENT}" event="${2:?usage: samlocal.sh invoke FUNCTION EVENT}"
   prepare
   cd "$ROOT"
-  PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local invoke "$fn" --event "$event" "${SAM_ARGS[@]}"
+  PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local invoke "$fn" --event "$event" "${SAM_ARGS[@]}" \
+    2> >(explain_harmless >&2)
 }
 
 api() {
@@ -187,7 +224,7 @@ api() {
     --redirect-base "$base" ${FAKE_URL:+--fake "$FAKE_URL"} >&2
   ENV_FILE="$RUN/sam-env-api.json"; sam_args
   cd "$ROOT"
-  log "sam local start-api on $base (connect: $base/connect)"
+  log "sam local start-api on $base (connect: $base/connect?invite=... with the invite of igpub connect)"
   # SAM CLI logs each request line with its query string: never let an OAuth code (or a token) through
   env PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local start-api --host 127.0.0.1 --port "$port" \
     --warm-containers LAZY "${SAM_ARGS[@]}" 2>&1 \

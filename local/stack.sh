@@ -13,6 +13,8 @@ SAMENV="$ROOT/.samenv"    # SAM CLI's venv (its botocore pin conflicts with mini
 VENV="$ROOT/.venv"
 EMU_PORT="${IGPUB_EMU_PORT:-4566}"
 FAKE_PORT="${IGPUB_FAKE_PORT:-4580}"
+# the user-level copy of .run/stack.json: the CLI finds the stack from any folder (igpub_cli.deployment)
+USER_STATE="${XDG_STATE_HOME:-$HOME/.local/state}/igpub/local-$EMU_PORT.json"
 MINISTACK_VERSION=1.5.33
 SAM_CLI_VERSION=1.170.0
 EMU_BOTO3=1.43.106
@@ -107,6 +109,8 @@ deploy() {
     || { tail -n 40 "$RUN/sam-deploy.log"; exit 1; }
   "$VENV/bin/python" "$ROOT/local/post_deploy.py" post --endpoint "http://127.0.0.1:$EMU_PORT" \
     --fake "http://127.0.0.1:$FAKE_PORT" --out "$RUN/stack.json"
+  { mkdir -p "$(dirname "$USER_STATE")" && cp "$RUN/stack.json" "$USER_STATE"; } \
+    || log "could not write $USER_STATE: the CLI finds this stack only from inside the checkout"
   # the env-vars file for sam local invoke / start-api (make invoke, make api)
   "$VENV/bin/python" "$ROOT/local/sam_env.py" --endpoint "http://127.0.0.1:$EMU_PORT" --stack igpub-local \
     --out "$RUN/sam-env.json" >/dev/null
@@ -150,6 +154,10 @@ down() {
   done
   # the emulator leaves its Lambda work folders behind (in its own TMPDIR, see start_servers)
   rm -rf "$RUN/tmp" 2>/dev/null || true
+  # the user-level copy, only when it is this checkout's (another checkout may have deployed on this port since)
+  if [ -f "$USER_STATE" ] && [ -f "$RUN/stack.json" ] && cmp -s "$USER_STATE" "$RUN/stack.json"; then
+    rm -f "$USER_STATE"
+  fi
   rm -f "$RUN/stack.json" "$RUN"/sam-env*.json "$RUN/bridge-forward.addr"
 }
 

@@ -1,5 +1,13 @@
-"""Where igpub is deployed: the local stack (.run/stack.json, written by `make up`) or a
-CloudFormation stack on AWS (its outputs)."""
+"""Where igpub is deployed: the local stack (its state file, written by `make up`) or a CloudFormation stack on
+AWS (its outputs).
+
+How the CLI finds the local stack, first match wins (``local_stack_files``):
+1. ``IGPUB_STACK_FILE``, when set (only that file);
+2. ``.run/stack.json`` in the current folder or any folder above it (inside a checkout);
+3. the user-level state file ``$XDG_STATE_HOME/igpub/local-<port>.json`` (``~/.local/state/igpub/...``), where
+   ``<port>`` is ``IGPUB_EMU_PORT`` (4566 by default): `make up` writes it and `make down` removes it, so the CLI
+   finds the stack from any folder.
+With none of them, or with ``--stack``/``IGPUB_STACK``, it reads the CloudFormation stack on AWS."""
 
 from __future__ import annotations
 
@@ -12,6 +20,30 @@ from typing import Any
 import boto3
 
 DEFAULT_STACK_FILE = Path(".run/stack.json")
+DEFAULT_EMU_PORT = "4566"
+
+
+def user_state_file(port: str | None = None) -> Path:
+    """The user-level copy of the local stack's state for the emulator on ``port`` (``IGPUB_EMU_PORT``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "igpub" / f"local-{port or os.environ.get('IGPUB_EMU_PORT') or DEFAULT_EMU_PORT}.json"
+
+
+def local_stack_files(cwd: Path | None = None) -> list[Path]:
+    """Where the local stack's state file is looked for, in order (see the module's docstring)."""
+    explicit = os.environ.get("IGPUB_STACK_FILE")
+    if explicit:
+        return [Path(explicit)]
+    here = (cwd or Path.cwd()).resolve()
+    return [folder / DEFAULT_STACK_FILE for folder in (here, *here.parents)] + [user_state_file()]
+
+
+def _where_we_looked() -> str:
+    explicit = os.environ.get("IGPUB_STACK_FILE")
+    if explicit:
+        return f"IGPUB_STACK_FILE={explicit} does not exist"
+    return (f"no .run/stack.json in {Path.cwd()} or a folder above it, and no {user_state_file()} "
+            f"(IGPUB_EMU_PORT={os.environ.get('IGPUB_EMU_PORT') or DEFAULT_EMU_PORT}); `make up` writes both")
 
 
 class DeploymentNotFound(Exception):
@@ -76,9 +108,11 @@ class Deployment:
 
     @classmethod
     def load(cls, stack: str | None = None, region: str | None = None, stack_file: Path | None = None) -> Deployment:
-        """The local stack when its file exists and no stack name is given; else the AWS stack."""
-        path = stack_file or Path(os.environ.get("IGPUB_STACK_FILE", DEFAULT_STACK_FILE))
-        if stack is None and path.exists():
+        """The local stack when its state file is found (``local_stack_files``) and no stack name is given; else
+        the AWS stack (``stack``, ``IGPUB_STACK`` or ``igpub``)."""
+        found_file = [stack_file] if stack_file else [p for p in local_stack_files() if p.is_file()][:1]
+        path = found_file[0] if found_file else None
+        if stack is None and path is not None and path.exists():
             data = json.loads(path.read_text())
             return cls(
                 stack=data["stack"],
@@ -87,15 +121,16 @@ class Deployment:
                 endpoint_url=data["endpoint"],
                 fake_url=data.get("fake"),
             )
-        name = stack or os.environ.get("IGPUB_STACK", "igpub")
+        name = stack or os.environ.get("IGPUB_STACK") or "igpub"
         region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         cfn = boto3.client("cloudformation", region_name=region)
         try:
             found = cfn.describe_stacks(StackName=name)["Stacks"][0]
         except Exception as exc:
+            local = "" if stack else f"no local stack ({_where_we_looked()}), and "
             raise DeploymentNotFound(
-                f"no igpub deployment found: no {path} (run `make up`) and stack {name!r} is not reachable "
-                f"in {region} ({exc})"
+                f"no igpub deployment found: {local}the CloudFormation stack {name!r} is not reachable in {region} "
+                f"(--stack, IGPUB_STACK, AWS credentials: {exc})"
             ) from exc
         outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs", [])}
         return cls(stack=name, outputs=outputs, region=region)

@@ -19,7 +19,16 @@ from igpub_cli.deployment import Deployment
 
 
 class HashtagsError(Exception):
-    """The HashtagsFunction answered with an error outcome."""
+    """The HashtagsFunction answered with an error outcome (``kind``: invalid, not_connected, busy, ...)."""
+
+    def __init__(self, message: str, kind: str = "function") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    @property
+    def refused(self) -> bool:
+        """The input was wrong (exit code 2): bad seeds, or no Facebook Login for the account."""
+        return self.kind in ("invalid", "not_connected")
 
 
 def repo(dep: Deployment) -> HashtagRepository:
@@ -32,7 +41,7 @@ def invoke(dep: Deployment, payload: dict[str, Any]) -> dict[str, Any]:
     if resp.get("FunctionError"):
         raise HashtagsError(f"the hashtags function failed: {body.get('errorMessage') or body}")
     if body.get("status") != "ok":
-        raise HashtagsError(str(body.get("message") or body))
+        raise HashtagsError(str(body.get("message") or body), str(body.get("error") or "function"))
     return body
 
 
@@ -54,7 +63,7 @@ app = typer.Typer(
 )
 
 AccountOption = Annotated[
-    str | None, typer.Option(help="Account id. Default: the only active account (see `igpub accounts`).")
+    str | None, typer.Option(help="Account id. Default: IGPUB_ACCOUNT, else the only active account.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PoolArg = Annotated[str, typer.Argument(help="Pool name: 1-64 of A-Z a-z 0-9 _ . -", metavar="POOL")]
@@ -84,9 +93,15 @@ def cmd_add(
     account_id = _account(account, dep)
     r = repo(dep)
     now = int(time.time())
+    before = {t.tag for t in r.pool(account_id, pool)}
     for tag in dict.fromkeys(names):
         r.put_tag(account_id, pool, tag, score=score, default_score=MANUAL_SCORE, source="manual", now=now)
-    ui.line(f"pool {pool}: added {len(set(names))} hashtag(s) for account {account_id}")
+    new = [t for t in dict.fromkeys(names) if t not in before]
+    already = [t for t in dict.fromkeys(names) if t in before]
+    note = ""
+    if already:
+        note = f"; already in it: {', '.join(already)}" + (" (score updated)" if score is not None else "")
+    ui.line(f"pool {pool}: added {len(new)} hashtag(s) for account {account_id}{note}")
 
 
 @app.command("remove")
@@ -146,6 +161,8 @@ def cmd_discover(
     try:
         result = discover(dep, _account(account, dep), names, pool=pool)
     except HashtagsError as exc:
+        if exc.refused:
+            ui.refuse(str(exc))
         ui.fail(str(exc))
     if as_json:
         ui.print_json(result)
@@ -172,6 +189,8 @@ def cmd_budget(ctx: typer.Context, account: AccountOption = None, as_json: JsonO
     try:
         b = budget(dep, _account(account, dep))
     except HashtagsError as exc:
+        if exc.refused:
+            ui.refuse(str(exc))
         ui.fail(str(exc))
     if as_json:
         ui.print_json(b)

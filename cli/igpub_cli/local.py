@@ -156,3 +156,32 @@ def walk_connect_flow(
         callback = consent.headers["location"].split("#", 1)[0]  # browsers never send the fragment
         say("   consent given -> 302 back to igpub's /oauth/callback with a one-time code")
         return http.get(callback)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m igpub_cli.local connect --as USERNAME [--with comments,insights]``: connect one of the fake's
+    accounts (created on first use) through the deployed OAuth flow, as a browser would; the local stack only."""
+    import argparse
+
+    from igpub_cli.api import list_accounts
+
+    parser = argparse.ArgumentParser(prog="python -m igpub_cli.local", description=_main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    conn = sub.add_parser("connect", help="connect a fake Instagram account to the local stack")
+    conn.add_argument("--as", dest="login_as", default="igpub_demo", help="the fake account's username")
+    conn.add_argument("--with", dest="features", default=None, help="comments,insights,webhooks")
+    args = parser.parse_args(argv)
+    dep = Deployment.load()
+    if not dep.local:
+        parser.error("this connects the fake Instagram's accounts: it needs the local stack (make up)")
+    resp = walk_connect_flow(dep, login_as=args.login_as, features=args.features)
+    if resp.status_code != 200:
+        print(f"connect failed: {resp.status_code} {resp.text[:300]}")
+        return 1
+    account = next(a for a in list_accounts(dep) if a.username == args.login_as)
+    print(f"connected @{account.username} ({account.account_id})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

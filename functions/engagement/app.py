@@ -54,7 +54,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _error(exc.kind, exc.message)
     except InstagramError as exc:
         logger.warning("instagram refused", extra={"code": exc.code, "subcode": exc.subcode})
-        return _error("instagram", f"{exc.message} ({exc.code}/{exc.subcode}). {exc.advice}")
+        # the caller words the advice for its operation (a comment id, a permission): code, subcode and class
+        # let it; "advice" is the error table's general sentence
+        return {**_error("instagram", f"{exc.message} ({exc.code}/{exc.subcode})"), "code": exc.code,
+                "subcode": exc.subcode, "error_class": type(exc).__name__, "advice": exc.advice}
     if parsed.action == "collect_due":
         metrics.add_metric(name="InsightsCollected", unit="Count", value=result.get("collected", 0))
     return result

@@ -126,6 +126,11 @@ def callback() -> Response[str]:
     body = f"@{account.username} (account {account.account_id}) is connected to igpub."
     if result.missing_scopes:
         body += " Missing permissions: " + ", ".join(result.missing_scopes) + ": publishing will not work."
+    if result.lost_scopes:
+        features = oauth.features_of(list(result.lost_scopes))
+        body += (" This connection did not ask for permissions the account had before: "
+                 + ", ".join(result.lost_scopes) + f". To keep {', '.join(features) or 'them'}, connect again with "
+                 f"the link of: igpub connect --account {account.account_id}")
     if result.webhooks_subscribed is not None:
         body += " Webhooks: " + ("enabled." if result.webhooks_subscribed else "not enabled (see the logs).")
     return _html(200, page("Instagram account connected", body, ok=True))

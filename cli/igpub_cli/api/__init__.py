@@ -7,7 +7,8 @@ print(record.status, record.permalink)
 
 The functions live in one module per part (``accounts``: accounts and invites, ``checks``: what is refused
 before anything starts, ``posts``: upload, submit, watch, publish many, ``schedule``: cancel and
-reschedule, ``tokens``: refresh, ``engagement``: comments and insights), all importable from here.
+reschedule, ``tokens``: refresh, ``engagement``: comments and insights, ``uploads``: local files
+checked before any upload), all importable from here.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from igpub_cli.api.posts import (
 )
 from igpub_cli.api.schedule import cancel_post, reschedule_post
 from igpub_cli.api.tokens import refresh_tokens
+from igpub_cli.api.uploads import check_before_upload, media_file_problems, upload_key
 from igpub_cli.deployment import Deployment
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "account_insights",
     "accounts_repo",
     "cancel_post",
+    "check_before_upload",
     "check_files",
     "check_requests",
     "collect_due_insights",
@@ -73,6 +76,7 @@ __all__ = [
     "list_comments",
     "list_posts",
     "load_requests",
+    "media_file_problems",
     "only_active_account",
     "post_insights",
     "posts_repo",
@@ -87,6 +91,7 @@ __all__ = [
     "set_comments_enabled",
     "submit_post",
     "unhide_comment",
+    "upload_key",
     "upload_media",
     "watch_post",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 
@@ -40,13 +41,17 @@ def list_accounts(dep: Deployment) -> list[Account]:
 
 
 def only_active_account(dep: Deployment) -> str:
-    """The one active account of the deployment; refused (``RequestInvalid``) when there are several or none."""
+    """The account a command works on when none is named: ``IGPUB_ACCOUNT`` when set, else the one active account
+    of the deployment; refused (``RequestInvalid``) when there are several or none."""
+    chosen = os.environ.get("IGPUB_ACCOUNT", "").strip()
+    if chosen:
+        return chosen
     accounts = [a for a in list_accounts(dep) if a.status == "active"]
     if not accounts:
         raise RequestInvalid(["no active account: connect one first (igpub connect), then name it with --account"])
     if len(accounts) > 1:
         raise RequestInvalid([
-            "name the account with --account (active: "
+            "name the account with --account or IGPUB_ACCOUNT (active: "
             + ", ".join(f"@{a.username}={a.account_id}" for a in accounts) + ")"
         ])
     return accounts[0].account_id

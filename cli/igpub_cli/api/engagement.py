@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+from igpub.engage.actions import text_problems
 from igpub_cli.api.deps import posts_repo
 from igpub_cli.deployment import Deployment
 
@@ -23,11 +24,29 @@ CONNECT_FEATURES = ("comments", "insights", "webhooks")
 
 
 class EngagementError(Exception):
-    """The EngagementFunction answered with an error outcome."""
+    """The EngagementFunction answered with an error outcome. ``kind``: invalid, not_found, not_published,
+    not_connected, instagram (then ``code``, ``subcode``, ``error_class`` and ``advice`` say more), function."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, code: int | None = None, subcode: int | None = None,
+                 error_class: str | None = None, advice: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.code = code
+        self.subcode = subcode
+        self.error_class = error_class
+        self.advice = advice
+
+    @property
+    def permission_denied(self) -> bool:
+        """Instagram refused for a missing permission (code 10 or 200-299): the account must be connected
+        again granting it."""
+        return self.error_class == "PermissionDeniedError" or self.code == 10 or (
+            self.code is not None and 200 <= self.code < 300)
+
+    @property
+    def bad_parameter(self) -> bool:
+        """Instagram refused an id or a parameter of the request (code 100): the input was wrong."""
+        return self.code == 100
 
 
 def invoke(dep: Deployment, payload: dict[str, Any]) -> dict[str, Any]:
@@ -39,7 +58,9 @@ def invoke(dep: Deployment, payload: dict[str, Any]) -> dict[str, Any]:
     if resp.get("FunctionError"):
         raise EngagementError("function", f"the engagement function failed: {body.get('errorMessage') or body}")
     if body.get("status") != "ok":
-        raise EngagementError(str(body.get("error")), str(body.get("message") or body))
+        raise EngagementError(str(body.get("error")), str(body.get("message") or body), code=body.get("code"),
+                              subcode=body.get("subcode"), error_class=body.get("error_class"),
+                              advice=body.get("advice"))
     return body
 
 
@@ -55,13 +76,23 @@ def list_comments(dep: Deployment, *, post_id: str | None = None, account_id: st
     return comments
 
 
+def _check_text(message: str, what: str) -> None:
+    problems = text_problems(message, what)
+    if problems:
+        raise EngagementError("invalid", "; ".join(problems))
+
+
 def comment_on(dep: Deployment, message: str, *, post_id: str | None = None, account_id: str | None = None,
                media_id: str | None = None) -> str:
+    _check_text(message, "the comment")
     return str(invoke(dep, {"action": "comment", "message": message,
                             **_target(post_id, account_id, media_id)})["comment_id"])
 
 
 def reply_comment(dep: Deployment, account_id: str, comment_id: str, message: str) -> str:
+    """Reply to a comment; ``EngagementError`` (kind ``invalid``) before any call when the text breaks Instagram's
+    rules (``text_problems``)."""
+    _check_text(message, "the reply")
     body = invoke(dep, {"action": "reply", "account_id": account_id, "comment_id": comment_id, "message": message})
     return str(body["comment_id"])
 

@@ -79,14 +79,18 @@ def _describe(event: dict[str, Any]) -> str | None:
     if kind.startswith("Choice"):  # routing only; the outcome line already says where it goes
         return None
     if kind.endswith("StateEntered"):
-        return f"-> {event['stateEnteredEventDetails']['name']}"
+        name = event["stateEnteredEventDetails"]["name"]
+        return None if name == "FirstComment" else f"-> {name}"  # said on exit, only when there is one
     if kind.endswith("StateExited"):
         details = event.get("stateExitedEventDetails", {})
         try:
             out = json.loads(details.get("output") or "{}").get("outcome") or {}
         except ValueError:
             out = {}
-        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish", "FirstComment") and out:
+        if details.get("name") == "FirstComment" and out:  # a post without a first comment says nothing here
+            status = out.get("first_comment_status")
+            return None if status in (None, "none") else f"-> FirstComment: {status}"
+        if details.get("name") in ("Prepare", "CreateContainers", "CheckContainers", "Publish") and out:
             extra = f" (wait {out['wait_s']} s)" if "wait_s" in out and out.get("status") != "published" else ""
             return f"   {details['name']}: {out.get('status')}{extra}"
     return None  # ExecutionFailed: its cause is the record's failure_reason, which the caller reports once
@@ -106,13 +110,14 @@ def watch_post(
     seen = 0
     deadline = time.monotonic() + timeout_s
     while True:
+        # the status first, then the history: once the status is final, the history read after it is complete
+        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
         events = sfn.get_execution_history(executionArn=sub.execution_arn, maxResults=1000)["events"]
         for event in events[seen:]:
             line = _describe(event)
             if line and on_progress:
                 on_progress(line)
         seen = len(events)
-        status = sfn.describe_execution(executionArn=sub.execution_arn)["status"]
         if status != "RUNNING":
             rec = posts.get(sub.post_id)
             if rec is None:

@@ -66,7 +66,8 @@ def _when(epoch: Any) -> str:
 def refresh(
     ctx: typer.Context,
     account: Annotated[
-        str | None, typer.Argument(help="Account id: refresh this account's token now, due or not.")
+        str | None, typer.Argument(help="Account id: refresh this account's token now, due or not, once it is 24 h "
+                                   "old (Instagram refreshes no younger token: it is then counted TOO YOUNG).")
     ] = None,
     ignore_min_age: Annotated[
         bool,
@@ -79,7 +80,11 @@ def refresh(
 
     Exit code 1 when a token could not be refreshed.
     """
-    report = api.refresh_tokens(ui.dep(ctx), account, ignore_min_age=ignore_min_age)
+    dep = ui.dep(ctx)
+    if account is not None and api.accounts_repo(dep).get(account, public=True) is None:
+        known = ", ".join(f"@{a.username}={a.account_id}" for a in api.list_accounts(dep)) or "none"
+        ui.refuse(f"account {account} is not connected to igpub (connected: {known})")
+    report = api.refresh_tokens(dep, account, ignore_min_age=ignore_min_age)
     problems = report["needs_reauth"] + report["transient_failures"] + report["failed"]
     if as_json:
         ui.print_json(report)

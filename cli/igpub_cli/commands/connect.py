@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from igpub.connect.oauth import features_of
 from igpub_cli import api, ui
 from igpub_cli.api import engagement
 
@@ -23,7 +24,13 @@ def connect(
     with_: Annotated[
         str | None,
         typer.Option("--with", help="Also ask for what these need: comments, insights, webhooks (comma-separated; "
-                     "webhooks also enables Instagram's webhooks for the account)."),
+                     "webhooks also enables Instagram's webhooks for the account; 'none' for nothing more). "
+                     "Default: nothing more, or with --account what that account has."),
+    ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option("--account", help="Re-connecting this account: ask again for the permissions it has now "
+                     "(comments, insights), so the re-connect keeps them; --with asks for others or fewer."),
     ] = None,
 ) -> None:
     """Create a single-use invite link that connects one Instagram professional account to igpub.
@@ -33,12 +40,23 @@ def connect(
     register in your Meta app is printed on stderr.
     """
     dep = ui.dep(ctx)
+    features = [f.strip() for f in (with_ or "").split(",") if f.strip() and f.strip() != "none"]
+    if account is not None:
+        known = api.accounts_repo(dep).get(account, public=True)
+        if known is None:
+            names = ", ".join(f"@{a.username}={a.account_id}" for a in api.list_accounts(dep)) or "none"
+            ui.refuse(f"account {account} is not connected to igpub (connected: {names}); a new account needs "
+                      "no --account")
+        if with_ is None:
+            features = list(features_of(known.scopes))
+        ui.line(f"re-connect of @{known.username}: asks for publishing"
+                + "".join(f", {f}" for f in features) + " (ask for others or fewer with --with)", stderr=True)
     try:
         invite = api.create_invite(dep, label=label, facebook=facebook, valid_for_s=int(days * 86400))
     except ValueError as exc:
         ui.refuse(str(exc))
     try:
-        url = engagement.with_features(invite.url, [f.strip() for f in (with_ or "").split(",") if f.strip()])
+        url = engagement.with_features(invite.url, features)
     except ValueError as exc:
         ui.refuse(str(exc))
     if facebook:
@@ -49,5 +67,5 @@ def connect(
     until = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(invite.expires_at))
     ui.line(f"single-use invite{f' for {invite.label}' if invite.label else ''}, valid until {until}", stderr=True)
     ui.line(f"Register this redirect URI in your {app} app: {redirect}", stderr=True)
-    if open_:
-        webbrowser.open(url)
+    if open_ and not webbrowser.open(url):
+        ui.line("no browser could be started here: open the link above yourself, or send it", stderr=True)

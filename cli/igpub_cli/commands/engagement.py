@@ -2,30 +2,71 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
-from igpub_cli import api, ui
+from igpub.connect.oauth import features_of
+from igpub.engage.actions import metric_problems, window_problems
+from igpub_cli import api, times, ui
 from igpub_cli.api import engagement as eng
+from igpub_cli.deployment import Deployment
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AccountOption = Annotated[
-    str | None, typer.Option("--account", help="Account id. Default: the only connected account.")
+    str | None, typer.Option("--account", help="Account id. Default: IGPUB_ACCOUNT, else the only active account.")
 ]
 
 app = typer.Typer(help="Read, reply to, hide and delete comments on your posts; turn comments on or off.",
                   no_args_is_help=True)
 
 
-def _run[T](what: str, thunk: Callable[[], T]) -> T:
+# what each operation needs from the account's connection (`igpub connect --with FEATURE`)
+FEATURE = {"comments": "comments", "reply": "comments", "hide": "comments", "unhide": "comments",
+           "delete": "comments", "comments on": "comments", "comments off": "comments", "insights": "insights"}
+# what to check when Instagram refuses an id or a parameter (code 100), per operation
+WRONG_INPUT = {
+    "comments": "check the post id (igpub posts)",
+    "reply": "check the comment id (igpub comments list POST); a reply to a reply goes to its top-level comment",
+    "hide": "check the comment id (igpub comments list POST)",
+    "unhide": "check the comment id (igpub comments list POST)",
+    "delete": "check the comment id (igpub comments list POST); only comments on the account's own media",
+    "comments on": "check the post id (igpub posts)",
+    "comments off": "check the post id (igpub posts)",
+    "insights": "check the metrics and the --since/--until window (at most 30 days, not in the future)",
+}
+
+
+def reconnect_command(dep: Deployment, account_id: str | None, feature: str) -> str:
+    """The `igpub connect` whose link re-connects the account with ``feature`` and what it has already."""
+    known = api.accounts_repo(dep).get(account_id, public=True) if account_id else None
+    features = list(dict.fromkeys([*(features_of(known.scopes) if known else ()), *feature.split(",")]))
+    return f"igpub connect{f' --account {account_id}' if account_id else ''} --with {','.join(features)}"
+
+
+def _run[T](what: str, thunk: Callable[[], T], *, dep: Deployment | None = None, account_id: str | None = None,
+            post_id: str | None = None) -> T:
+    """Run one engagement call; an error becomes one message with advice that fits ``what`` and its exit code:
+    2 when the input was wrong (an unknown id, a post not published, a missing permission), 1 otherwise."""
     try:
         return thunk()
     except eng.EngagementError as exc:
         if exc.kind in ("invalid", "not_found", "not_published", "not_connected"):
             ui.refuse(f"{what}: {exc}")
-        ui.fail(f"{what}: {exc}")
+        if exc.kind == "instagram" and exc.permission_denied:
+            feature = FEATURE.get(what, "comments,insights")
+            if dep is not None and account_id is None and post_id is not None:
+                rec = api.posts_repo(dep).get(post_id)
+                account_id = rec.account_id if rec else None
+            command = reconnect_command(dep, account_id, feature) if dep else f"igpub connect --with {feature}"
+            ui.refuse(f"{what}: Instagram refused: {exc}. The account was connected without the {feature} "
+                      f"permission: send (or open) the link of `{command}` and grant it")
+        if exc.kind == "instagram" and exc.bad_parameter:
+            ui.refuse(f"{what}: Instagram refused: {exc}. {WRONG_INPUT.get(what, 'check the command line')}")
+        advice = f" {exc.advice}" if exc.advice and "post's options" not in exc.advice else ""
+        ui.fail(f"{what}: {exc}.{advice}" if exc.kind == "instagram" else f"{what}: {exc}")
 
 
 def insights(
@@ -41,9 +82,11 @@ def insights(
     = False,
     metric: Annotated[list[str] | None, typer.Option("--metric", help="Account metric (repeatable). "
                                                      "Default: reach, views, engagement and follows.")] = None,
-    since: Annotated[int | None, typer.Option(help="Account insights from (unix seconds; at most 30 days "
-                                              "before --until). Default: the last 24 h.")] = None,
-    until: Annotated[int | None, typer.Option(help="Account insights until (unix seconds).")] = None,
+    since: Annotated[str | None, typer.Option(help="Account insights from: a date (2026-12-01), ISO 8601, Unix "
+                                              "seconds or relative (-7d); at most 30 days before --until. "
+                                              "Default: 24 h before --until.")] = None,
+    until: Annotated[str | None, typer.Option(help="Account insights until: the same forms (now, -1d, ...). "
+                                              "Default: now.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show a post's insights, or an account's (--account ID)."""
@@ -51,7 +94,7 @@ def insights(
     if post is None and account is None:
         ui.refuse("name a POST, or --account ID for account insights")
     if post is not None:
-        body = _run("insights", lambda: eng.post_insights(dep, post, refresh=refresh))
+        body = _run("insights", lambda: eng.post_insights(dep, post, refresh=refresh), dep=dep, post_id=post)
         assert isinstance(body, dict)
         if as_json:
             ui.print_json(body)
@@ -63,14 +106,25 @@ def insights(
         for note in notes:
             ui.line(note)
         return
+    if refresh:
+        ui.refuse("--refresh applies to a POST's insights; account insights are always read from Instagram")
+    try:
+        start, end = times.epoch_value(since), times.epoch_value(until)
+    except times.TimeFormatError as exc:
+        ui.refuse(str(exc))
+    problems = window_problems(start, end, now=time.time()) + metric_problems(metric or [])
+    if problems:
+        ui.refuse("; ".join(problems))
     account_id = account or api.only_active_account(dep)
-    body = _run("insights", lambda: eng.account_insights(dep, account_id, metrics=metric, since=since, until=until))
+    body = _run("insights", lambda: eng.account_insights(dep, account_id, metrics=metric, since=start,
+                                                        until=end), dep=dep, account_id=account_id)
     assert isinstance(body, dict)
     if as_json:
         ui.print_json(body)
         return
-    ui.table(f"Account {account_id} (last 24 h unless --since/--until)", ["METRIC", ">VALUE"],
-             eng.account_insights_rows(body))
+    window = (f"{eng.when(start) if start else '24 h before'} to {eng.when(end) if end else 'now'}"
+              if start or end else "the last 24 h")
+    ui.table(f"Account {account_id}, {window}", ["METRIC", ">VALUE"], eng.account_insights_rows(body))
 
 
 @app.command("list")
@@ -81,7 +135,8 @@ def list_(
     as_json: JsonOption = False,
 ) -> None:
     """Comments on a post, newest first, with their replies (yours marked)."""
-    found = _run("comments", lambda: eng.list_comments(ui.dep(ctx), post_id=post, limit=limit))
+    dep = ui.dep(ctx)
+    found = _run("comments", lambda: eng.list_comments(dep, post_id=post, limit=limit), dep=dep, post_id=post)
     assert isinstance(found, list)
     if as_json:
         ui.print_json(found)
@@ -104,7 +159,8 @@ def reply(
     """Reply to a comment."""
     dep = ui.dep(ctx)
     account_id = account or api.only_active_account(dep)
-    new_id = _run("reply", lambda: eng.reply_comment(dep, account_id, comment_id, message))
+    new_id = _run("reply", lambda: eng.reply_comment(dep, account_id, comment_id, message), dep=dep,
+                  account_id=account_id)
     ui.print_json({"comment_id": new_id}) if as_json else ui.line(f"replied: {new_id}")
 
 
@@ -112,7 +168,8 @@ def _hide(ctx: typer.Context, comment_id: str, account: str | None, as_json: boo
     dep = ui.dep(ctx)
     account_id = account or api.only_active_account(dep)
     func = eng.hide_comment if hide else eng.unhide_comment
-    hidden = _run("hide" if hide else "unhide", lambda: func(dep, account_id, comment_id))
+    hidden = _run("hide" if hide else "unhide", lambda: func(dep, account_id, comment_id), dep=dep,
+                  account_id=account_id)
     if as_json:
         ui.print_json({"comment_id": comment_id, "hidden": hidden})
         return
@@ -140,19 +197,21 @@ def delete(ctx: typer.Context, comment_id: Annotated[str, typer.Argument(help="C
     """Delete a comment on one of your posts."""
     dep = ui.dep(ctx)
     account_id = account or api.only_active_account(dep)
-    _run("delete", lambda: eng.delete_comment(dep, account_id, comment_id))
+    _run("delete", lambda: eng.delete_comment(dep, account_id, comment_id), dep=dep, account_id=account_id)
     ui.print_json({"deleted": comment_id}) if as_json else ui.line(f"deleted {comment_id}")
 
 
 @app.command("on")
 def on(ctx: typer.Context, post: Annotated[str, typer.Argument(help="Post id.")]) -> None:
     """Turn comments on for a post."""
-    _run("comments on", lambda: eng.set_comments_enabled(ui.dep(ctx), True, post_id=post))
+    dep = ui.dep(ctx)
+    _run("comments on", lambda: eng.set_comments_enabled(dep, True, post_id=post), dep=dep, post_id=post)
     ui.line(f"comments turned on for post {post}")
 
 
 @app.command("off")
 def off(ctx: typer.Context, post: Annotated[str, typer.Argument(help="Post id.")]) -> None:
     """Turn comments off for a post."""
-    _run("comments off", lambda: eng.set_comments_enabled(ui.dep(ctx), False, post_id=post))
+    dep = ui.dep(ctx)
+    _run("comments off", lambda: eng.set_comments_enabled(dep, False, post_id=post), dep=dep, post_id=post)
     ui.line(f"comments turned off for post {post}")

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from igpub.publishing.kinds import KINDS
 from igpub.publishing.request import infer_media_type
-from igpub_cli import api, ui
+from igpub_cli import api, times, ui
 from igpub_cli.deployment import Deployment
 
 # the --kind choices come from the post-kind spec table (one home per kind)
@@ -21,18 +21,23 @@ Kind = StrEnum("Kind", {name: name for name in KINDS})  # type: ignore[misc]
 DEFAULT_KIND = Kind("image")
 
 
-def _media(dep: Deployment, kind: Kind, urls: list[str], files: list[Path], post_id: str) -> list[dict[str, Any]]:
+def _media(kind: Kind, urls: list[str], files: list[Path], post_id: str) -> list[dict[str, Any]]:
+    """The request's media: each URL, then each local file under the key it will be uploaded to (nothing is
+    uploaded here: the request is checked first, see ``post``)."""
     media: list[dict[str, Any]] = []
     for url in urls:
         item: dict[str, Any] = {"url": url}
         if infer_media_type(url) is None:
             item["type"] = "video" if kind == "reel" else "image"
         media.append(item)
+    media += [{"key": api.upload_key(path, prefix=f"uploads/{post_id}")} for path in files]
+    return media
+
+
+def _upload(dep: Deployment, files: list[Path], post_id: str) -> None:
     for path in files:
         key = api.upload_media(dep, path, prefix=f"uploads/{post_id}")
         ui.line(f"uploaded {path} -> s3://{dep.output('MediaBucketName')}/{key}", stderr=True)
-        media.append({"key": key})
-    return media
 
 
 def _finish(rec: api.PostRecord) -> None:
@@ -52,8 +57,9 @@ def _finish(rec: api.PostRecord) -> None:
 
 def post(
     ctx: typer.Context,
-    account: Annotated[str | None, typer.Option(help="Account id to publish on. Default: the only active "
-                                                     "account (see `igpub accounts`).")] = None,
+    account: Annotated[str | None, typer.Option(help="Account id to publish on. Default: IGPUB_ACCOUNT, else "
+                                                     "the only active account (see `igpub accounts`). With "
+                                                     "--request: the account of requests that name none.")] = None,
     kind: Annotated[Kind, typer.Option(help="What to publish.")] = DEFAULT_KIND,
     url: Annotated[list[str] | None, typer.Option(
         metavar="URL", help="Public https URL of an image or video; repeat for a carousel. Quote it in the shell "
@@ -69,9 +75,9 @@ def post(
     cover_url: Annotated[str | None, typer.Option(help="Reel: URL of a cover image.")] = None,
     share_to_feed: Annotated[bool, typer.Option("--share-to-feed", help="Reel: also show it in the feed "
                                                                         "grid.")] = False,
-    publish_at: Annotated[str | None, typer.Option(help="When to publish: ISO 8601 with a time zone, e.g. "
-                                                        "2026-12-01T09:00:00+01:00. Default: now. At most "
-                                                        f"{api.PAST_TOLERANCE_MIN} minutes in the past.")] = None,
+    publish_at: Annotated[str | None, typer.Option(help=f"When to publish: {times.FORMATS_HELP}. Default: now. "
+                                                        f"At most {api.PAST_TOLERANCE_MIN} minutes in the past, "
+                                                        "75 days ahead.")] = None,
     client_post_id: Annotated[str | None, typer.Option(help="Your id for the post: submitting the same id "
                                                             "twice publishes once. Default: a random id.")] = None,
     hashtag_pool: Annotated[str | None, typer.Option(help="Add hashtags from this pool to the caption "
@@ -99,7 +105,13 @@ def post(
     api.check_files(files)  # before anything is looked up, uploaded or started
     dep = ui.dep(ctx)
     if request is not None:
-        items = api.load_requests(request)
+        given = [name for name, value in (("--url", url), ("--file", file), ("--caption", caption),
+                                          ("--publish-at", publish_at), ("--first-comment", first_comment),
+                                          ("--hashtag-pool", hashtag_pool), ("--client-post-id", client_post_id))
+                 if value]
+        if given:
+            ui.refuse(f"{', '.join(given)} cannot be combined with --request: put them in the request's JSON")
+        items = [(source, _with_account(source, data, account)) for source, data in api.load_requests(request)]
         if request.is_dir() or len(items) != 1 or isinstance(api.read_request_file(request), list):
             _post_many(dep, items, no_wait=no_wait, max_in_flight=max_in_flight)
             return
@@ -108,9 +120,9 @@ def post(
         post_id = client_post_id or uuid.uuid4().hex
         account_id = account or api.only_active_account(dep)
         data = {"account_id": account_id, "kind": kind.value, "caption": caption, "client_post_id": post_id}
-        for key, value in (("location_id", location_id), ("publish_at", publish_at), ("cover_url", cover_url),
-                           ("hashtag_pool", hashtag_pool), ("hashtag_count", hashtag_count),
-                           ("first_comment", first_comment)):
+        for key, value in (("location_id", location_id), ("publish_at", times.publish_at_value(publish_at)),
+                           ("cover_url", cover_url), ("hashtag_pool", hashtag_pool),
+                           ("hashtag_count", hashtag_count), ("first_comment", first_comment)):
             if value is not None:
                 data[key] = value
         if collaborator:
@@ -119,15 +131,30 @@ def post(
             data["share_to_feed"] = True
         if hashtags_in_comment:
             data["hashtags_in"] = "first_comment"
-        api.preflight(dep, account_id=account_id, hashtag_pool=hashtag_pool, publish_at=publish_at)
-        data["media"] = _media(dep, kind, url or [], files, post_id)
+        data["media"] = _media(kind, url or [], files, post_id)
         if alt_text and data["media"]:
             data["media"][0]["alt_text"] = alt_text
+        # every check that needs no upload (the request's rules, the account, the pool, the time, each file's
+        # format and size) runs first: a refused post leaves nothing in the bucket
+        api.check_before_upload(dep, data, files)
+        _upload(dep, files, post_id)
     sub = api.submit_post(dep, data)
     ui.line(f"post {sub.post_id} started ({sub.execution_arn})")
     if no_wait:
         return
     _finish(api.watch_post(dep, sub, on_progress=ui.line))
+
+
+def _with_account(source: str, data: dict[str, Any], account: str | None) -> dict[str, Any]:
+    """``--account`` fills in a request that names none; a request naming another account is refused."""
+    if account is None:
+        return data
+    named = data.get("account_id")
+    if named is None:
+        return {**data, "account_id": account}
+    if str(named) != account:
+        ui.refuse(f"{source} names account {named}, not --account {account}: remove one of them")
+    return data
 
 
 def _post_many(dep: Deployment, items: list[tuple[str, dict[str, Any]]], *, no_wait: bool,
@@ -174,12 +201,17 @@ def posts(
                                                          "table.")] = False,
 ) -> None:
     """Recent posts with their status, permalink or failure reason."""
-    found = api.list_posts(ui.dep(ctx), account_id=account, limit=limit)
+    dep = ui.dep(ctx)
+    found = api.list_posts(dep, account_id=account, limit=limit)
+    if not found and account is not None and account not in {a.account_id for a in api.list_accounts(dep)}:
+        known = ", ".join(f"@{a.username}={a.account_id}" for a in api.list_accounts(dep)) or "none"
+        ui.refuse(f"account {account} is not connected to igpub (connected: {known})")
     if as_json:
         ui.print_json([api.record_dict(p) for p in found])
         return
     if not found:
-        ui.line("No posts yet. Publish one: igpub post --url 'https://...' --caption '...'")
+        ui.line(f"No posts for account {account} yet." if account else
+                "No posts yet. Publish one: igpub post --url 'https://...' --caption '...'")
         return
     ui.table(
         None,

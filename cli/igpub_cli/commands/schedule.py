@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from igpub_cli import api, ui
+from igpub_cli import api, times, ui
 
 PostArg = Annotated[str, typer.Argument(help="The post id (see `igpub posts`).", metavar="POST")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the post record as JSON.")]
@@ -33,8 +33,7 @@ def cancel(ctx: typer.Context, post: PostArg, as_json: JsonOption = False) -> No
 def reschedule(
     ctx: typer.Context,
     post: PostArg,
-    publish_at: Annotated[str, typer.Option(help="The new time: ISO 8601 with a time zone, e.g. "
-                                                 "2026-12-01T09:00:00+01:00 (at most "
+    publish_at: Annotated[str, typer.Option(help=f"The new time: {times.FORMATS_HELP} (at most "
                                                  f"{api.PAST_TOLERANCE_MIN} minutes in the past: now).")],
     as_json: JsonOption = False,
 ) -> None:
@@ -43,11 +42,12 @@ def reschedule(
     The post gets a new execution; the waiting one is stopped and can no longer publish it.
     """
     dep = ui.dep(ctx)
-    sub = api.reschedule_post(dep, post, publish_at)
+    at = times.publish_at_value(publish_at) or publish_at
+    sub = api.reschedule_post(dep, post, at)
     rec = api.posts_repo(dep).get(post)
     if as_json:
         ui.print_json({"execution_arn": sub.execution_arn, "post": api.record_dict(rec) if rec else None})
         return
-    ui.line(f"post {post} moved to {publish_at} ({sub.execution_arn})")
+    ui.line(f"post {post} moved to {at} ({sub.execution_arn})")
     if rec:
         _history(rec)

@@ -58,6 +58,14 @@ class Connected:
     account: Account
     missing_scopes: list[str]
     webhooks_subscribed: bool | None = None  # None: not asked for
+    # permissions the account had before this connection and the new token lacks (a re-connect that asked for
+    # fewer): the page names them and the command that asks for them again
+    lost_scopes: tuple[str, ...] = ()
+
+
+def features_of(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The `igpub connect --with` features whose scopes ``scopes`` hold (webhooks is not a permission of its own)."""
+    return tuple(f for f in ("comments", "insights") if all(s in scopes for s in FEATURE_SCOPES[f]))
 
 
 def authorize_url(settings: Settings, *, redirect_uri: str, state: str, features: tuple[str, ...] = ()) -> str:
@@ -116,6 +124,8 @@ def complete_callback(
     account_id = me.user_id or short.user_id
     granted = short.permissions
     missing = [s for s in REQUIRED_SCOPES if granted and s not in granted]
+    before = accounts.get(account_id)
+    lost = tuple(s for s in (before.scopes if before else []) if granted and s not in granted)
     account = accounts.save_connection(
         account_id=account_id,
         username=me.username,
@@ -132,7 +142,7 @@ def complete_callback(
     subscribed = None
     if "webhooks" in record.features:
         subscribed = subscribe_webhooks(client, account_id, token, granted)
-    return Connected(account=account, missing_scopes=missing, webhooks_subscribed=subscribed)
+    return Connected(account=account, missing_scopes=missing, webhooks_subscribed=subscribed, lost_scopes=lost)
 
 
 def subscribe_webhooks(client: InstagramClient, account_id: str, token: str, granted: list[str]) -> bool:

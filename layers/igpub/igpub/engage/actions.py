@@ -17,6 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from igpub.engage import insights
 from igpub.instagram.client import InstagramClient
 from igpub.instagram.models import Comment
+from igpub.publishing.captions import (
+    CAPTION_MAX_CHARS,
+    MAX_HASHTAGS,
+    MAX_MENTIONS,
+    caption_length,
+    count_hashtags,
+    count_mentions,
+)
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.posts import PostRecord, PostRepository
 from igpub.repositories.tokens import TokenCipher
@@ -35,13 +43,74 @@ class EngagementEvent(BaseModel):
     post_id: str | None = Field(default=None, max_length=128)
     media_id: str | None = Field(default=None, max_length=64)
     comment_id: str | None = Field(default=None, max_length=64)
-    message: str | None = Field(default=None, max_length=2200)
+    message: str | None = Field(default=None, max_length=20_000)  # the rules: text_problems
     enabled: bool | None = None
     refresh: bool = False
     metrics: list[str] = Field(default_factory=list, max_length=30)
     since: int | None = None
     until: int | None = None
     limit: int = Field(default=200, ge=1, le=1000)
+
+
+def text_problems(text: str | None, what: str = "the comment") -> list[str]:
+    """What Instagram would refuse in a comment or a reply igpub writes on a person's behalf, checked before any
+    call with the caption's rules (Instagram documents no separate comment limits): not empty, at most 2,200
+    characters, 30 hashtags and 20 @-mentions."""
+    if not text or not text.strip():
+        return [f"{what} is empty: give its text"]
+    problems: list[str] = []
+    length = caption_length(text)
+    if length > CAPTION_MAX_CHARS:
+        problems.append(f"{what} is {length} characters; the limit is {CAPTION_MAX_CHARS}")
+    if (hashtags := count_hashtags(text)) > MAX_HASHTAGS:
+        problems.append(f"{what} has {hashtags} hashtags; Instagram allows at most {MAX_HASHTAGS}")
+    if (mentions := count_mentions(text)) > MAX_MENTIONS:
+        problems.append(f"{what} has {mentions} @-mentions; Instagram allows at most {MAX_MENTIONS}")
+    return problems
+
+
+ACCOUNT_INSIGHTS_MAX_WINDOW_S = 30 * 86400  # "There cannot be more than 30 days (2592000 s) between since and until"
+
+
+def window_problems(since: int | None, until: int | None, *, now: float) -> list[str]:
+    """What Instagram refuses in an account-insights window, checked before the call: ``since`` not before
+    ``until``, more than 30 days between them, ``until`` in the future.
+    https://developers.facebook.com/docs/instagram-platform/api-reference/instagram-user/insights"""
+    problems: list[str] = []
+    end = until if until is not None else int(now)
+    if until is not None and until > now + 60:
+        problems.append("until is in the future")
+    if since is not None and since >= end:
+        problems.append("since is not before until")
+    elif since is not None and end - since > ACCOUNT_INSIGHTS_MAX_WINDOW_S:
+        problems.append(f"since to until spans {(end - since) / 86400:.1f} days; Instagram allows at most 30")
+    return problems
+
+
+# the account metrics igpub asks for with period=day and metric_type=total_value (Instagram's account insights
+# table; profile_views and website_clicks are still accepted though gone from it): any other name answers
+# (#100) "metric[0] must be one of the following values", and the demographic / follower_count / online_followers
+# metrics need other parameters igpub does not send.
+# https://developers.facebook.com/documentation/instagram-platform/api-reference/instagram-user/insights
+DAY_TOTAL_METRICS = ("accounts_engaged", "comments", "follows_and_unfollows", "likes", "profile_links_taps",
+                     "profile_views", "reach", "replies", "reposts", "saves", "shares", "total_interactions",
+                     "views", "website_clicks")
+
+
+def metric_problems(metrics: list[str]) -> list[str]:
+    """Account metric names Instagram would refuse with the parameters igpub sends, checked before the call."""
+    unknown = [m for m in metrics if m not in DAY_TOTAL_METRICS]
+    if not unknown:
+        return []
+    return [f"unknown account metric(s): {', '.join(unknown)} (igpub reads: {', '.join(DAY_TOTAL_METRICS)})"]
+
+
+def _check_text(text: str | None, what: str) -> str:
+    problems = text_problems(text, what)
+    if problems:
+        raise Problem("invalid", "; ".join(problems))
+    assert text is not None
+    return text
 
 
 class Problem(Exception):
@@ -133,6 +202,9 @@ def run(deps: Deps, event: EngagementEvent, *, now: float) -> dict[str, Any]:
                 "next_collection_at": rec.insights_due_at}
     if action == "account_insights":
         account_id = _account(event)
+        window = window_problems(event.since, event.until, now=now) + metric_problems(event.metrics)
+        if window:
+            raise Problem("invalid", "; ".join(window))
         metrics = event.metrics or list(insights.ACCOUNT_METRICS)
         items = deps.client.get_account_insights(account_id, _token(deps, account_id), metrics,
                                                  since=event.since, until=event.until)
@@ -144,11 +216,9 @@ def run(deps: Deps, event: EngagementEvent, *, now: float) -> dict[str, Any]:
                                           limit=event.limit, replies=True)
         return {"status": "ok", "media_id": media_id, "comments": [comment_dict(c, account_id) for c in found]}
     if action == "comment":
+        message = _check_text(event.message, "the comment")
         account_id, media_id = _target(deps, event)
-        if not event.message:
-            raise Problem("invalid", "message is required")
-        new_id = deps.client.create_comment(media_id, _token(deps, account_id), event.message,
-                                            account_id=account_id)
+        new_id = deps.client.create_comment(media_id, _token(deps, account_id), message, account_id=account_id)
         return {"status": "ok", "comment_id": new_id}
     if action == "comment_enabled":
         account_id, media_id = _target(deps, event)
@@ -162,9 +232,8 @@ def run(deps: Deps, event: EngagementEvent, *, now: float) -> dict[str, Any]:
         raise Problem("invalid", "comment_id is required")
     token = _token(deps, account_id)
     if action == "reply":
-        if not event.message:
-            raise Problem("invalid", "message is required")
-        new_id = deps.client.reply_to_comment(event.comment_id, token, event.message, account_id=account_id)
+        message = _check_text(event.message, "the reply")
+        new_id = deps.client.reply_to_comment(event.comment_id, token, message, account_id=account_id)
         return {"status": "ok", "comment_id": new_id, "parent_id": event.comment_id}
     if action in ("hide", "unhide"):
         deps.client.hide_comment(event.comment_id, token, action == "hide", account_id=account_id)
