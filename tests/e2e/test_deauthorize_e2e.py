@@ -407,3 +407,14 @@ def test_an_admin_disconnects_with_the_admin_policy_a_poster_cannot(
     assert raw_account(dep, connected.account_id) == {}
     code, out, err = as_role("viewer").run("accounts")
     assert code == 0 and "(deleted)" in out, err
+
+
+@pytest.mark.parametrize("secret", ["instagram", "meta"])
+def test_a_request_signed_with_either_app_secret_is_accepted(
+    dep: Deployment, callbacks: FakeInstagram, connected: Account, secret: str
+) -> None:
+    """Meta does not say which secret signs an Instagram Login app's signed_request (the fake can use either)."""
+    callbacks.config(signed_request_secret=secret)
+    out = callbacks.remove_app("igpub_demo", revoke=False)
+    assert (out["status"], out["answer"]) == (200, {"ok": True})
+    assert raw_account(dep, connected.account_id)["status"] == "deauthorized"
