@@ -418,3 +418,20 @@ def test_a_request_signed_with_either_app_secret_is_accepted(
     out = callbacks.remove_app("igpub_demo", revoke=False)
     assert (out["status"], out["answer"]) == (200, {"ok": True})
     assert raw_account(dep, connected.account_id)["status"] == "deauthorized"
+
+
+def test_an_account_connected_again_after_its_deletion_publishes_with_its_new_token(
+    dep: Deployment, callbacks: FakeInstagram, connected: Account
+) -> None:
+    """Its record starts afresh (token_version 1 again): a warm publisher must not reuse the old token."""
+    request = {"account_id": connected.account_id, "kind": "image",
+               "media": [{"url": callbacks.cdn("image.jpg", w=1080, h=1080)}]}
+    assert api.publish_post(dep, {**request, "caption": "before"}, timeout_s=120).status == "published"
+    assert callbacks.remove_app("igpub_demo")["revoked"] >= 1  # the old token answers 190 from now on
+    out = callbacks.request_deletion("igpub_demo")
+    assert "Deletion complete" in deletion_done(dep, out["answer"]["url"])
+    assert walk_connect_flow(dep).status_code == 200
+    again = api.accounts_repo(dep).get(connected.account_id)
+    assert again is not None and again.status == "active" and again.token_version == 1
+    rec = api.publish_post(dep, {**request, "caption": "after"}, timeout_s=120)
+    assert rec.status == "published", rec.failure_reason

@@ -114,3 +114,24 @@ def test_no_media_publish_after_the_deauthorization_is_recorded(deauth_at: int) 
     else:
         assert outcome["status"] == "failed" and outcome.get("code") == "deauthorized", outcome
         assert deauth_at < len(clock.ops)  # refused by an account read made after the flip
+
+
+def test_the_token_cache_tells_a_reconnected_account_from_its_deleted_self() -> None:
+    """After a data deletion the account's record starts afresh (token_version 1 again): the warm
+    publisher's decrypted-token cache must not hand out the old token."""
+    decrypted: list[bytes] = []
+
+    class Recording:
+        def decrypt(self, ciphertext: bytes, *, account_id: str, purpose: str = "instagram") -> str:
+            decrypted.append(ciphertext)
+            return ciphertext.decode()
+
+    deps = Deps(settings=Settings(), posts=None, accounts=None, cipher=Recording(), client=None,  # type: ignore[arg-type]
+                media=None)  # type: ignore[arg-type]
+    base = {"account_id": "17841400000000001", "username": "ana", "token_issued_at": 0, "token_expires_at": 1,
+            "token_version": 1, "connected_at": "", "updated_at": ""}
+    before = Account(**base, token_ciphertext=b"old-token")  # type: ignore[arg-type]
+    after = Account(**base, token_ciphertext=b"new-token")  # type: ignore[arg-type]
+    assert deps.token(before) == "old-token" and deps.token(before) == "old-token"
+    assert deps.token(after) == "new-token"
+    assert decrypted == [b"old-token", b"new-token"]  # once per token, not per call
