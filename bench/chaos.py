@@ -75,6 +75,11 @@ def fault_mix(seed: int, *, late_publish: bool = True) -> list[dict[str, Any]]:
         {"match": publish, "host": ig, "kind": "drop_after", "probability": 0.06},
         {"match": publish, "host": ig, "kind": "drop_before", "probability": 0.04},
         {"match": publish, "host": ig, "kind": "http_500", "probability": 0.03},
+        # Instagram published, the answer hides it: a 5xx marked not transient, a 2xx without a media id; and
+        # the 2xx without a body when nothing was published (igpub verifies the container before anything)
+        {"match": publish, "host": ig, "kind": "http_500", "is_transient": False, "after": True, "probability": 0.03},
+        {"match": publish, "host": ig, "kind": "empty", "after": True, "probability": 0.03},
+        {"match": publish, "host": ig, "kind": "empty", "probability": 0.02},
         # container creation
         {"match": create, "host": ig, "kind": "http_503", "probability": 0.04},
         {"match": create, "host": ig, "kind": "graph_error", "code": 2, "is_transient": True,
@@ -281,8 +286,8 @@ def run(dep: Deployment, fake: FakeInstagram, *, n_posts: int, n_accounts: int, 
             if r and r.status == "published" and media_by_caption[req["caption"]] == 0),
         "instagram_calls": len(calls),
         "throttle_blocks_compressed": len(compressor.blocks_seen),
-        "faults_fired": {f"{f['kind']}{'/' + str(f['code']) if f.get('code') else ''} on {f['match']}": f["fired"]
-                         for f in fired},
+        "faults_fired": {f"{f['kind']}{'/' + str(f['code']) if f.get('code') else ''}"
+                         f"{' after acting' if f.get('after') else ''} on {f['match']}": f["fired"] for f in fired},
         "aws_faults": aws_faults,
         "aws_fault_mix": [rule.model_dump(exclude_defaults=True) for rule in (aws_fault_mix() if aws_faults else [])],
         "aws_requests": sum(proxy.requests.values()),

@@ -45,7 +45,7 @@ def _run(deps: workflow.Deps, event: TaskEvent) -> Outcome:
         case "first_comment":
             return first_comment.run(deps, event.post_id, give_up=event.give_up, error=event.error)
         case "fail":
-            return workflow.fail(deps, event.post_id, event.outcome, event.error)
+            return workflow.fail(deps, event.post_id, event.outcome, event.error, event.execution_id)
 
 
 @logger.inject_lambda_context(clear_state=True)

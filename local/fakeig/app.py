@@ -79,6 +79,12 @@ class FakeApp(FakeState):
             resp = self._route(req)
             resp.drop = True
             return resp
+        if rule.after:  # Instagram acts; the answer below hides it
+            acted = self._route(req)
+            log.info("fake instagram: %s acted (%s) before a %s fault", req.route, acted.status, kind)
+        if kind == "empty":  # a 2xx without a body
+            status = rule.http_status if 200 <= rule.http_status < 300 else 200
+            return Response(status=status, body=b"", content_type="application/json; charset=UTF-8")
         if kind == "http_500":
             return GraphError(
                 rule.code or 1,

@@ -83,6 +83,7 @@ def test_a_failed_post_is_announced_with_its_reason(
     assert detail["kind"] == "image"
     assert detail["reason"] == rec.failure_reason and detail["reason"]
     assert detail["code"] == rec.failure_code
+    assert detail["may_be_live"] is False  # refused before any publish was sent
     # the execution still ends as a failed one, with the reason as its cause
     final = dep.client("stepfunctions").describe_execution(executionArn=sub.execution_arn)
     deadline = time.monotonic() + 30

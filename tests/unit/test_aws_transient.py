@@ -110,15 +110,25 @@ class Posts:
         self.updates.append(fields)
         return self.rec
 
+    def set_status(self, post_id: str, now: float, execution_id: str, status: str, *, remove: tuple[str, ...] = (),
+                   unless: tuple[str, ...] = (), **fields: Any) -> Any:
+        assert execution_id == self.rec.execution_id and self.rec.status not in unless
+        return self.update(post_id, now, status=status, **fields)
+
+
+class Accounts:
+    def get(self, account_id: str) -> None:
+        return None
+
 
 def _fail(error: dict[str, Any], attempted: int | None = None) -> tuple[dict[str, Any], Posts]:
     from igpub.config import Settings
     from igpub.publishing import workflow
 
     posts = Posts(attempted)
-    deps = workflow.Deps(settings=Settings(), posts=posts, accounts=None, cipher=None, client=None,  # type: ignore[arg-type]
+    deps = workflow.Deps(settings=Settings(), posts=posts, accounts=Accounts(), cipher=None, client=None,  # type: ignore[arg-type]
                          media=None, publish_guard=None, clock=lambda: 1.0)  # type: ignore[arg-type]
-    return workflow.fail(deps, "p1", None, error), posts
+    return workflow.fail(deps, "p1", None, error, "e"), posts
 
 
 @pytest.mark.parametrize(
@@ -145,8 +155,9 @@ def test_aws_failure_reason_is_actionable(error: dict[str, Any]) -> None:
 def test_aws_failure_after_a_publish_attempt_says_to_check_first() -> None:
     error = {"Error": "AwsTransientError", "Cause": json.dumps({"errorMessage": "AWS kept failing (x)"})}
     out, _ = _fail(error, attempted=5)
-    assert out["reason"].endswith("could not confirm whether Instagram published it, so check the account before "
-                                  "posting again.")
+    assert out["reason"].startswith("AWS kept failing (x) in every retry igpub made. AWS was throttling")
+    assert "could not confirm the outcome: the post may be live" in out["reason"] and out["may_be_live"] is True
+    assert "again" not in out["reason"]
 
 
 def test_other_errors_stay_internal() -> None:

@@ -29,6 +29,10 @@ class MemoryInvites(InviteRepository):
         item = self.items.get(digest(invite)) if invite else None
         return Invite.from_item(item) if item else None
 
+    def by_hash(self, invite_hash: str) -> Invite | None:
+        item = self.items.get(invite_hash)
+        return Invite.from_item(item) if item else None
+
     def claim(self, invite_hash: str, *, now: int) -> Invite | None:
         item = self.items.get(invite_hash)
         if item is None or "used_at" in item:

@@ -47,7 +47,7 @@ from igpub_cli.api.posts import (
     upload_media,
     watch_post,
 )
-from igpub_cli.api.schedule import cancel_post, reschedule_post
+from igpub_cli.api.schedule import RescheduleFailed, cancel_post, reschedule_post
 from igpub_cli.api.tokens import refresh_tokens
 from igpub_cli.api.uploads import check_before_upload, media_file_problems, upload_key
 from igpub_cli.deployment import Deployment
@@ -58,6 +58,7 @@ __all__ = [
     "Deployment",
     "PostRecord",
     "RequestInvalid",
+    "RescheduleFailed",
     "Submission",
     "account_insights",
     "accounts_repo",

@@ -70,7 +70,10 @@ def submit_post(dep: Deployment, request: PostRequest | dict[str, Any]) -> Submi
         )
         arn = resp["executionArn"]
     except sfn.exceptions.ExecutionAlreadyExists:
-        arn = execution_arn(dep, post_id)
+        # the same post submitted again: follow the execution that owns it now (after a reschedule that is
+        # not the first one, which was stopped)
+        rec = posts_repo(dep).get(post_id)
+        arn = rec.execution_id if rec is not None else execution_arn(dep, post_id)
     return Submission(post_id=post_id, execution_arn=arn)
 
 

@@ -41,13 +41,36 @@ def _stop(dep: Deployment, execution_id: str, cause: str) -> None:
         pass  # already ended: the claim after the wait refuses a cancelled or moved post anyway
 
 
+def _execution_ended(dep: Deployment, execution_id: str) -> str | None:
+    """How the execution ended (SUCCEEDED, FAILED, ABORTED, TIMED_OUT, or "never started"); None while it runs
+    (or when Step Functions cannot say)."""
+    sfn = dep.client("stepfunctions")
+    try:
+        status = str(sfn.describe_execution(executionArn=execution_id)["status"])
+    except sfn.exceptions.ExecutionDoesNotExist:
+        return "never started"
+    except sfn.exceptions.ClientError:
+        return None
+    return None if status in ("RUNNING", "PENDING_REDRIVE") else status
+
+
 def cancel_post(dep: Deployment, post_id: str, *, stop_execution: bool = True) -> PostRecord:
     """Cancel a scheduled post: refused (``RequestInvalid``) once publishing has begun. Race-free: the
     record turns cancelled only while no execution has claimed it for publishing, and an execution claims
     it only while it is not cancelled. Then the waiting execution is stopped (``stop_execution=False``
-    leaves it to find the post cancelled when its wait ends)."""
+    leaves it to find the post cancelled when its wait ends).
+
+    A post left in creating or processing by an execution that is no longer running (stopped, or never a
+    real one: a task invoked alone) is cancelled too, as long as its publish was never sent."""
     rec = _get_post(dep, post_id)
     done = posts_repo(dep).cancel(post_id, time.time()) if rec.status == "scheduled" else None
+    if done is None and rec.status in ("creating", "processing") and rec.publish_attempted_at is None:
+        ended = _execution_ended(dep, rec.execution_id)
+        if ended is not None:
+            done = posts_repo(dep).abandon(post_id, time.time(), execution_id=rec.execution_id,
+                                           why=f"its execution {ended.lower()}")
+            if done is not None:
+                return done
     if done is None:
         raise RequestInvalid([_not_scheduled(_get_post(dep, post_id))])
     if stop_execution:
@@ -85,10 +108,26 @@ def reschedule_post(
     )
     if moved is None:
         raise RequestInvalid([_not_scheduled(_get_post(dep, post_id))])
+    # the new execution starts before the old one stops: if it cannot start, the post goes back to the old
+    # one (still waiting), never left scheduled under an execution that does not exist
+    try:
+        resp = dep.client("stepfunctions").start_execution(
+            stateMachineArn=dep.output("PublishStateMachineArn"), name=name,
+            input=json.dumps({"post_id": post_id, "request": request}),
+        )
+    except Exception as exc:
+        back = posts_repo(dep).hand_back(
+            post_id, time.time(), from_execution_id=arn, to_execution_id=rec.execution_id, request=rec.request,
+            status=rec.status, why=f"{type(exc).__name__}: {exc}",
+        )
+        where = (f"it stays {rec.status} as before ({old_at or 'no time'})" if back is not None else
+                 "and it could not be handed back: run igpub cancel on it, then post it again")
+        raise RescheduleFailed(f"post {post_id} was not rescheduled: the new execution did not start "
+                               f"({type(exc).__name__}: {exc}); {where}") from exc
     if stop_execution:
         _stop(dep, rec.execution_id, f"rescheduled with igpub reschedule to {request['publish_at']}")
-    resp = dep.client("stepfunctions").start_execution(
-        stateMachineArn=dep.output("PublishStateMachineArn"), name=name,
-        input=json.dumps({"post_id": post_id, "request": request}),
-    )
     return Submission(post_id=post_id, execution_arn=resp["executionArn"])
+
+
+class RescheduleFailed(RuntimeError):
+    """The new execution of a reschedule did not start; the message says where the post stands."""

@@ -39,11 +39,15 @@ def reschedule(
 ) -> None:
     """Move a scheduled (or cancelled) post to another time. Refused (exit code 2) once publishing has begun.
 
-    The post gets a new execution; the waiting one is stopped and can no longer publish it.
+    The post gets a new execution; the waiting one is stopped and can no longer publish it. If the new
+    execution cannot be started, the post stays with the old one, as it was (exit code 1).
     """
     dep = ui.dep(ctx)
     at = times.publish_at_value(publish_at) or publish_at
-    sub = api.reschedule_post(dep, post, at)
+    try:
+        sub = api.reschedule_post(dep, post, at)
+    except api.RescheduleFailed as exc:
+        raise ui.CliError(str(exc)) from exc
     rec = api.posts_repo(dep).get(post)
     if as_json:
         ui.print_json({"execution_arn": sub.execution_arn, "post": api.record_dict(rec) if rec else None})

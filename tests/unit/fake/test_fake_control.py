@@ -102,6 +102,42 @@ def test_fault_drop_after_publishes_but_client_sees_connection_error(user: IG) -
     assert calls[-1]["status"] == "dropped" and calls[-1]["fault"] == "drop_after"
 
 
+@pytest.mark.parametrize("rule,status", [
+    ({"kind": "http_500", "is_transient": False}, 500),
+    ({"kind": "http_503"}, 503),
+    ({"kind": "graph_error", "code": 2, "http_status": 400}, 400),
+    ({"kind": "throttle", "code": 4}, 400),
+    ({"kind": "empty"}, 200),
+    ({"kind": "empty", "http_status": 201}, 201),
+])
+def test_fault_after_acts_then_answers_as_told(user: IG, rule: dict[str, object], status: int) -> None:
+    cid = user.image()
+    user.fake.faults({"match": r"^POST /\d+/media_publish$", "times": 1, "after": True, **rule})
+    resp = user.publish(cid)
+    assert resp.status_code == status
+    if rule["kind"] == "empty":
+        assert resp.content == b""  # a 2xx without a body: no media id
+    assert user.status(cid)["status_code"] == "PUBLISHED"  # Instagram acted all the same
+    media = user.ctl("GET", "/media", params={"user_id": user.user_id})["data"]
+    assert [m["container_id"] for m in media] == [cid]
+    calls = [c for c in user.fake.calls() if c["route"].endswith("/media_publish")]
+    assert (calls[-1]["fault"], calls[-1]["status"]) == (rule["kind"], status)
+
+
+def test_fault_empty_without_after_does_not_act(user: IG) -> None:
+    cid = user.image()
+    user.fake.faults({"match": r"^POST /\d+/media_publish$", "times": 1, "kind": "empty"})
+    resp = user.publish(cid)
+    assert resp.status_code == 200 and resp.content == b""
+    assert user.status(cid)["status_code"] == "FINISHED"
+
+
+def test_fault_after_is_refused_where_it_means_nothing(user: IG) -> None:
+    for kind in ("drop_before", "drop_after", "timeout", "transient_read"):
+        resp = user.http.post("/_fake/faults", json=[{"kind": kind, "after": True}])
+        assert resp.status_code == 400, (kind, resp.text)
+
+
 def test_fault_drop_before_does_not_publish(user: IG) -> None:
     cid = user.image()
     user.fake.faults({"match": "media_publish", "kind": "drop_before", "times": 1})

@@ -69,6 +69,12 @@ class Posts:
         self.rec = self.rec.model_copy(update=fields)
         return self.rec
 
+    def set_status(self, post_id: str, now: float, execution_id: str, status: str, *,
+                   remove: tuple[str, ...] = (), unless: tuple[str, ...] = (), **fields: Any) -> PostRecord:
+        self.clock.tick("posts.set_status")
+        self.rec = self.rec.model_copy(update={"status": status, **fields})
+        return self.rec
+
     def increment(self, post_id: str, counter: str, now: float) -> int:
         self.clock.tick("posts.increment")
         return 1

@@ -42,12 +42,15 @@ def test_every_choice_compares_a_known_status() -> None:
 @pytest.mark.parametrize("name,step,after", _task_steps(), ids=lambda v: v if isinstance(v, str) else "")
 def test_every_status_a_task_returns_is_routed(name: str, step: str, after: dict[str, Any]) -> None:
     returns = STEP_STATUSES[step]  # type: ignore[index]
-    if after.get("Resource") == "arn:aws:states:::events:putEvents":  # igpub.PostFailed is told on the way
-        after = STATES[after["Next"]]
-    if after["Type"] != "Choice":  # the fail step ends the execution whatever it answers
-        assert step == "fail" and after["Type"] == "Fail"
-        return
     routed = {r["StringEquals"] for r in _status_rules(after)}
+    if step == "fail":  # FAILED (the Default) tells igpub.PostFailed and ends failed; the rest end quietly
+        emit = STATES[after["Default"]]
+        assert emit.get("Resource") == "arn:aws:states:::events:putEvents"
+        assert STATES[emit["Next"]]["Type"] == "Fail"
+        assert routed == {s.value for s in returns - {Status.FAILED}}
+        for rule in _status_rules(after):
+            assert STATES[rule["Next"]]["Type"] == "Succeed", f"{name}: {rule['StringEquals']} ends the execution"
+        return
     for status in returns - {Status.FAILED}:
         assert status.value in routed, f"{name} can return {status!r}, which the next Choice routes nowhere"
     assert after["Default"] == "RecordFailure", "failed outcomes go to the Choice's Default"

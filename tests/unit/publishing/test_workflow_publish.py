@@ -29,12 +29,20 @@ class Posts:
         self.rec = PostRecord.model_validate(data)
         return self.rec
 
+    def set_status(self, post_id: str, now: float, execution_id: str, status: str, *, remove: tuple[str, ...] = (),
+                   unless: tuple[str, ...] = (), **fields: Any) -> PostRecord:
+        assert self.rec.execution_id == execution_id and self.rec.status not in unless
+        return self.update(post_id, now, remove=remove, status=status, **fields)
+
     def increment(self, post_id: str, counter: str, now: float) -> int:
         value = getattr(self.rec, counter) + 1
         self.update(post_id, now, **{counter: value})
         return int(value)
 
     def published_since(self, account_id: str, since: int) -> list[int]:
+        return []
+
+    def attempted_since(self, account_id: str, since: int) -> list[PostRecord]:
         return []
 
 

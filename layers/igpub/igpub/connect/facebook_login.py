@@ -85,6 +85,7 @@ def complete_callback(
     redirect_uri: str,
     now: int,
     after_state: Callable[[OAuthState], None] = lambda _state: None,
+    after_save: Callable[[str], None] = lambda _account_id: None,
 ) -> FacebookConnected:
     code = login.authorization_code(PROVIDER, states, params, now=now, after_state=after_state)
     secret = app_secret()
@@ -122,6 +123,8 @@ def complete_callback(
             facebook_user_id=facebook_user_id,
         )
         hashtags.save_facebook(conn)
+        if not saved:
+            after_save(ig_id)  # connected: whatever fails after this, the invite stays spent
         saved.append(conn)
         logger.info("facebook login connected", extra={"account_id": ig_id, "page_id": page.id})
     return FacebookConnected(accounts=saved)

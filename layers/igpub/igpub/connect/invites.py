@@ -4,8 +4,10 @@
 When an invite is spent: the callback claims it (conditional write) after checking the OAuth state
 and before any call to Instagram or Meta. If the connection then fails (consent denied, Instagram
 refuses the code), the claim is released and the link works again until it expires; once an account
-is connected with it, it is used for good. Opening the link twice before finishing gives two sign-in
-sessions, of which only the first to complete connects.
+is saved with it (``after_save``, before anything else can fail), it is used for good. The claim's
+condition includes the expiry: an invite cannot be spent after it expired, even by a sign-in started in
+time. Opening the link twice before finishing gives two sign-in sessions, of which only the first to
+complete connects.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ def claim(invites: InviteRepository, invite_hash: str | None, *, now: int) -> In
     """Spend the invite a sign-in session was started with (before any call to Instagram)."""
     record = invites.claim(invite_hash, now=now) if invite_hash else None
     if record is None:
+        seen = invites.by_hash(invite_hash) if invite_hash else None
+        if seen is not None and seen.used_at is None and seen.expires_at <= now:
+            when = datetime.fromtimestamp(seen.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise InviteRefused("expired", "This invite link has expired", f"It was valid until {when}. {_ASK}")
         raise InviteRefused("used", "This invite link was already used",
                             f"Another sign-in with the same invite finished first. {_ASK}")
     return record
@@ -110,5 +116,7 @@ class InviteGate:
             self._invites.release(self.claimed.invite_hash, used_at=self._now)
 
     def succeeded(self, account_id: str) -> None:
+        """The account is connected (called as soon as it is saved, and again at the end): the invite is
+        spent for good, and a failure after this no longer releases it."""
         if self.claimed is not None and account_id:
             self._invites.record_account(self.claimed.invite_hash, account_id)

@@ -105,6 +105,7 @@ def complete_callback(
     redirect_uri: str,
     now: int,
     after_state: Callable[[OAuthState], None] = lambda _state: None,
+    after_save: Callable[[str], None] = lambda _account_id: None,
 ) -> Connected:
     consumed: list[OAuthState] = []
 
@@ -137,6 +138,7 @@ def complete_callback(
         expires_at=now + int(long_lived.expires_in),
         now=now,
     )
+    after_save(account_id)  # the account is connected: whatever fails after this, the invite stays spent
     logger.append_keys(account_id=account_id)
     logger.info("account connected", extra={"username": me.username, "reconnect": account.token_version > 1})
     subscribed = None

@@ -44,10 +44,13 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         if problems:
             raise RequestInvalid(problems)
     except RequestInvalid as exc:
-        _claim(deps, post_id, request, execution_id, now, status="failed")
-        return failed(
-            "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1)), "invalid"
-        )
+        reason = "The post request is invalid: " + " ".join(f"({i}) {p}" for i, p in enumerate(exc.problems, 1))
+        # failed only if the claim is won: an invalid second request never touches another execution's post
+        rec, owned = _claim(deps, post_id, request, execution_id, now, status="failed",
+                            failure_reason=reason, failure_code="invalid")
+        if not owned:
+            return _duplicate(post_id, rec)
+        return failed(reason, "invalid")
     caption: str = req.caption
     tags: list[str] = []
     comment = req.first_comment or ""
@@ -58,26 +61,43 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             caption, tags = deps.hashtags.caption_for(req, post_id=post_id)
     first = {"first_comment_text": comment.strip(), "first_comment_status": "pending"} if comment.strip() else {}
     scheduled = req.publish_at is not None and req.publish_at.timestamp() > now
+    problem = _account_problem(deps, req.account_id)
+    # a post that cannot be published is recorded failed at once (never left in creating with nothing
+    # to move it on, e.g. when this task runs alone: make invoke)
     rec, owned = _claim(
         deps,
         post_id,
         req.model_dump(mode="json"),
         execution_id,
         now,
-        status="scheduled" if scheduled else "creating",
+        status="failed" if problem else "scheduled" if scheduled else "creating",
         caption=caption,
         hashtags=tags,
         account_id=req.account_id,
         kind=req.kind,
         **first,
+        **({"failure_reason": problem["reason"], "failure_code": problem["code"]} if problem else {}),
     )
     if not owned:
-        logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
-        return {"status": Status.DUPLICATE, "reason": f"post {post_id} is already handled by {rec.execution_id}"}
-    account = deps.accounts.get(req.account_id)
+        return _duplicate(post_id, rec)
+    if problem:
+        return problem
+    if scheduled and req.publish_at is not None:
+        at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
+        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return {"status": Status.READY}
+
+
+def _duplicate(post_id: str, rec: PostRecord) -> Outcome:
+    logger.info("duplicate submission", extra={"post_id": post_id, "owner": rec.execution_id})
+    return {"status": Status.DUPLICATE, "reason": f"post {post_id} is already handled by {rec.execution_id}"}
+
+
+def _account_problem(deps: Deps, account_id: str) -> Outcome | None:
+    account = deps.accounts.get(account_id)
     if account is None:
         return failed(
-            f"Account {req.account_id} is not connected to igpub. Connect it first (igpub connect).", "no_account"
+            f"Account {account_id} is not connected to igpub. Connect it first (igpub connect).", "no_account"
         )
     if account.status == "deauthorized":  # issue 22
         return deauthorized(account)
@@ -87,10 +107,7 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
             "Reconnect it (igpub connect) and post again.",
             "needs_reauth",
         )
-    if scheduled and req.publish_at is not None:
-        at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
-        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return {"status": Status.READY}
+    return None
 
 
 def _claim(

@@ -4,6 +4,8 @@ bounded retries of transient errors and expired containers."""
 from __future__ import annotations
 
 import json
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from igpub.accounts import Account
@@ -13,7 +15,7 @@ from igpub.observability import count_total, logger, metrics
 from igpub.publishing.deps import Deps, deauthorized
 from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.repositories.accounts import StaleTokenVersion
-from igpub.repositories.posts import PostRecord
+from igpub.repositories.posts import NotOwner, PostRecord, iso
 
 MAX_TRANSIENT_RETRIES = 8
 MAX_RECREATIONS = 2
@@ -98,7 +100,35 @@ def expired(deps: Deps, rec: PostRecord, *, recreate: bool = False) -> Outcome:
     )
 
 
-def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[str, Any] | None) -> Outcome:
+# A failure with one of these codes proves the post is not live even after a publish was sent: the
+# container was read in ERROR or EXPIRED (a container that became media reads PUBLISHED).
+PROVES_NOT_LIVE = frozenset({"container_error", "expired"})
+_AGAIN = re.compile(r"post (it )?again|try again|posting again", re.IGNORECASE)
+
+
+def may_be_live_reason(reason: str, rec: PostRecord, username: str | None) -> str:
+    """The reason of a post that failed after a publish request was sent and never confirmed: it says the
+    post may be live and how to check, and drops any advice to post again (that would publish it twice)."""
+    kept = []
+    for sentence in re.split(r"(?<=[.!?])\s+", reason.strip()):
+        if _AGAIN.search(sentence):  # "AWS was failing: post again later." keeps "AWS was failing."
+            head = sentence.split(": ", 1)[0] if ": " in sentence else ""
+            sentence = head + "." if head and not _AGAIN.search(head) else ""
+        if sentence:
+            kept.append(sentence)
+    when = datetime.fromtimestamp(rec.publish_attempted_at or 0, UTC).strftime("%Y-%m-%d %H:%M")
+    where = f"@{username}'s profile (https://www.instagram.com/{username}/)" if username else "the account's profile"
+    return (" ".join(kept) + (" " if kept else "") +
+            f"igpub sent the publish request to Instagram at {when} UTC and could not confirm the outcome: "
+            f"the post may be live. Look for it on {where} before publishing it anew; if it is there, it is done.")
+
+
+def fail(
+    deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[str, Any] | None, execution_id: str
+) -> Outcome:
+    """The RecordFailure/RecordUnexpected task: the post becomes ``failed`` with the reason, only while it
+    belongs to ``execution_id`` and is not published or cancelled (a record is changed only by its owner).
+    Answers FAILED (with ``may_be_live``), or PUBLISHED / CANCELLED / DUPLICATE when there is nothing to fail."""
     if outcome and outcome.get("reason"):
         reason, code = str(outcome["reason"]), str(outcome.get("code") or "failed")
     elif error:
@@ -124,20 +154,44 @@ def fail(deps: Deps, post_id: str, outcome: dict[str, Any] | None, error: dict[s
         reason, code = "The post failed for an unknown reason. Post again.", "unknown"
     now = deps.clock()
     rec = deps.posts.get(post_id)
-    # every key is always there: the state machine's igpub.PostFailed event reads them
-    if rec is None:
-        return {"status": Status.FAILED, "reason": reason, "code": code, "account_id": None, "kind": None}
-    if rec.status == "published":  # never turn a published post into a failed one
-        return {"status": Status.PUBLISHED, "reason": "already published", "code": "published",
-                "account_id": rec.account_id, "kind": rec.kind}
-    if code == "aws_transient" and rec.publish_attempted_at:
-        reason = reason.replace(
-            "post again in a few minutes.",
-            "igpub could not confirm whether Instagram published it, so check the account before posting again.",
-        )
-    deps.posts.update(post_id, now, status="failed", failure_reason=reason, failure_code=code)
-    metrics.add_dimension(name="kind", value=rec.kind)
-    metrics.add_metric(name="PostsFailed", unit="Count", value=1)
-    count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
-    logger.info("post failed", extra={"post_id": post_id, "code": code})
-    return {**failed(reason, code), "account_id": rec.account_id, "kind": rec.kind}
+    if rec is None:  # the execution failed before Prepare recorded anything: record the failure, if still ours
+        rec, owned = deps.posts.claim(PostRecord(
+            post_id=post_id, account_id="unknown", kind="unknown", request="{}", status="failed",
+            execution_id=execution_id, failure_reason=reason, failure_code=code, created_at=iso(now),
+            updated_at=iso(now), started_at=int(now)))
+        if owned:
+            return {**failed(reason, code), "account_id": None, "kind": None, "may_be_live": False}
+    for _ in range(3):  # read, write conditionally; read again if the record changed in between
+        if rec.execution_id != execution_id:
+            logger.info("not failing a post another execution owns", extra={"post_id": post_id,
+                                                                            "owner": rec.execution_id})
+            return {"status": Status.DUPLICATE, "reason": f"post {post_id} is handled by {rec.execution_id}"}
+        if rec.status == "published":  # never turn a published post into a failed one
+            return {"status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink,
+                    "account_id": rec.account_id, "kind": rec.kind}
+        if rec.status == "cancelled":
+            return {"status": Status.CANCELLED, "reason": "the post was cancelled before publishing began"}
+        live = rec.publish_attempted_at is not None and code not in PROVES_NOT_LIVE
+        final = reason
+        if live:
+            account = deps.accounts.get(rec.account_id)
+            final = may_be_live_reason(reason, rec, account.username if account else None)
+        try:
+            deps.posts.set_status(
+                post_id, now, execution_id, "failed", unless=("published", "cancelled"),
+                remove=() if live else ("may_be_live",), failure_reason=final, failure_code=code,
+                **({"may_be_live": True} if live else {}),
+            )
+        except NotOwner:
+            again = deps.posts.get(post_id)
+            if again is None:
+                break
+            rec = again
+            continue
+        metrics.add_dimension(name="kind", value=rec.kind)
+        metrics.add_metric(name="PostsFailed", unit="Count", value=1)
+        count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
+        logger.info("post failed", extra={"post_id": post_id, "code": code, "may_be_live": live})
+        # every key is always there: the state machine's igpub.PostFailed event reads them
+        return {**failed(final, code), "account_id": rec.account_id, "kind": rec.kind, "may_be_live": live}
+    return {"status": Status.DUPLICATE, "reason": f"post {post_id} changed hands while failing it"}

@@ -7,6 +7,10 @@ https://developers.facebook.com/documentation/instagram-platform/instagram-graph
 * Any later attempt first lists the media's comments and looks for one the account wrote with the same
   text: a create whose answer was lost (a dropped connection, a timeout, an error after Instagram
   created it) is then found, recorded as posted and not made again.
+* A create whose outcome is unknown (no answer, a timeout, a 5xx, a 2xx without an id, or the task died
+  mid-call) may still be running at Instagram and land later: until ``publish_verify_delay_s`` has passed
+  since it ended (``first_comment_unknown_at``), a later attempt that does not find it waits instead of
+  creating it again (the same rule as media_publish's). A refusal clears ``first_comment_unknown_at``.
 * Throttling and transient errors (including the brief 100/33 of freshly published media) come back
   as ``retry_comment`` with a wait; after ``MAX_ATTEMPTS`` the first comment is given up.
 * A failed first comment never fails the post: the post stays ``published`` with
@@ -19,8 +23,17 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from igpub.accounts import Account
+from igpub.config import Settings
 from igpub.instagram.client import InstagramClient
-from igpub.instagram.errors import AuthError, InstagramError, RateLimitedError, TransientError
+from igpub.instagram.errors import (
+    AuthError,
+    InstagramError,
+    InvalidRequestError,
+    NetworkError,
+    PermissionDeniedError,
+    RateLimitedError,
+    TransientError,
+)
 from igpub.observability import logger, metrics
 from igpub.publishing.outcome import Outcome, Status, wait
 from igpub.repositories.accounts import AccountRepository
@@ -32,6 +45,7 @@ FRESH_MEDIA = (100, 33)  # "does not exist" for a few seconds after publishing
 
 
 class Deps(Protocol):
+    settings: Settings
     posts: PostRepository
     accounts: AccountRepository
     client: InstagramClient
@@ -103,6 +117,11 @@ def _attempt(deps: Deps, rec: PostRecord, account: Account, token: str, *, give_
             return wait(Status.RETRY_COMMENT, RETRY_WAIT_S * max(1, rec.first_comment_attempts))
         if found:
             return _done(_record(deps, rec, "posted", first_comment_id=found))
+        if not give_up and rec.first_comment_attempts < MAX_ATTEMPTS and rec.first_comment_unknown_at is not None:
+            # an earlier create may still be running at Instagram: give it time to land before making another
+            since = deps.clock() - rec.first_comment_unknown_at
+            if since < deps.settings.publish_verify_delay_s:
+                return wait(Status.RETRY_COMMENT, deps.settings.publish_verify_delay_s - since)
     if give_up:
         cause = (error or {}).get("Cause") or (error or {}).get("Error") or "an unexpected error"
         return _done(_record(deps, rec, "failed", first_comment_reason=f"gave up after {str(cause)[:300]}"))
@@ -111,8 +130,11 @@ def _attempt(deps: Deps, rec: PostRecord, account: Account, token: str, *, give_
         return _done(_record(deps, rec, "failed", first_comment_reason=reason))
 
     now = deps.clock()
+    # recorded before the call; unknown until an answer says otherwise (if the task dies mid-call, the call
+    # may have run its whole timeout)
     rec = deps.posts.update(rec.post_id, now, first_comment_status="pending", first_comment_attempted_at=int(now),
-                            first_comment_attempts=rec.first_comment_attempts + 1)  # recorded before the call
+                            first_comment_attempts=rec.first_comment_attempts + 1,
+                            first_comment_unknown_at=int(now + deps.settings.http_timeout_s))
     assert rec.media_id is not None and rec.first_comment_text
     try:
         comment_id = deps.client.create_comment(rec.media_id, token, rec.first_comment_text,
@@ -122,7 +144,15 @@ def _attempt(deps: Deps, rec: PostRecord, account: Account, token: str, *, give_
     except AuthError as exc:
         return _done(_record(deps, rec, "failed", first_comment_reason=_why(exc)))
     except InstagramError as exc:
-        retryable = isinstance(exc, TransientError) or (exc.code, exc.subcode) == FRESH_MEDIA
+        never_sent = isinstance(exc, NetworkError) and not exc.request_sent
+        unknown = not never_sent and (isinstance(exc, TransientError) or (exc.http_status or 0) >= 500 or not
+                                      isinstance(exc, RateLimitedError | AuthError | PermissionDeniedError
+                                                 | InvalidRequestError))
+        if unknown:  # the create may have worked or may still land: the next attempt looks, after the delay
+            rec = deps.posts.update(rec.post_id, deps.clock(), first_comment_unknown_at=int(deps.clock()))
+        else:  # a refusal: nothing was created, nothing can land later
+            rec = deps.posts.update(rec.post_id, deps.clock(), remove=("first_comment_unknown_at",))
+        retryable = unknown or isinstance(exc, TransientError) or (exc.code, exc.subcode) == FRESH_MEDIA
         if retryable and rec.first_comment_attempts < MAX_ATTEMPTS:
             deps.posts.update(rec.post_id, deps.clock(), first_comment_reason=_why(exc))
             return wait(Status.RETRY_COMMENT, RETRY_WAIT_S * rec.first_comment_attempts)

@@ -20,13 +20,13 @@ class Status(StrEnum):
     # Prepare
     READY = "ready"  # valid and claimed: create the containers now
     SCHEDULED = "scheduled"  # valid and claimed: wait until publish_at first
-    DUPLICATE = "duplicate"  # another execution owns this post id
+    DUPLICATE = "duplicate"  # another execution owns this post id (any step: this execution ends, changing nothing)
     # CreateContainers / CheckContainers
     FINISHED = "finished"  # every container is FINISHED: publish
     IN_PROGRESS = "in_progress"  # Instagram is still processing: poll again after wait_s
     RATE_LIMITED = "rate_limited"  # wait_s, then the same step again
     RETRY_CREATE = "retry_create"  # creating a container hit a limit or a transient error: create again
-    CANCELLED = "cancelled"  # igpub cancel marked the scheduled post cancelled before this claimed it
+    CANCELLED = "cancelled"  # igpub cancel marked the post cancelled before this claimed it (or as abandoned)
     RESCHEDULED = "rescheduled"  # igpub reschedule handed the post to another execution before this claimed it
     # Publish
     PUBLISHED = "published"
@@ -50,7 +50,9 @@ STEP_STATUSES: dict[Step, frozenset[Status]] = {
         {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.RETRY_CREATE, Status.CANCELLED,
          Status.RESCHEDULED, Status.FAILED}
     ),
-    "check": frozenset({Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.FAILED}),
+    "check": frozenset(
+        {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.DUPLICATE, Status.CANCELLED, Status.FAILED}
+    ),
     "publish": frozenset(
         {
             Status.PUBLISHED,
@@ -59,11 +61,15 @@ STEP_STATUSES: dict[Step, frozenset[Status]] = {
             Status.RATE_LIMITED,
             Status.VERIFY,
             Status.RECREATE,
+            Status.DUPLICATE,
+            Status.CANCELLED,
             Status.FAILED,
         }
     ),
     "first_comment": frozenset({Status.COMMENTED, Status.RETRY_COMMENT}),
-    "fail": frozenset({Status.FAILED, Status.PUBLISHED}),
+    # PUBLISHED, CANCELLED, DUPLICATE: there was nothing to fail (published, cancelled, or another
+    # execution's post): the execution ends without an igpub.PostFailed event
+    "fail": frozenset({Status.FAILED, Status.PUBLISHED, Status.CANCELLED, Status.DUPLICATE}),
 }
 
 
@@ -80,6 +86,7 @@ class Outcome(TypedDict, total=False):
     permalink: str | None  # PUBLISHED
     account_id: str | None  # PUBLISHED and the fail step's FAILED: the igpub.PostPublished/PostFailed events read it
     kind: str | None  # likewise
+    may_be_live: bool  # the fail step's FAILED: a publish was sent and never confirmed (the reason says how to check)
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
     first_comment_status: str  # COMMENTED: posted | failed | none
     first_comment_id: str | None  # COMMENTED (posted)

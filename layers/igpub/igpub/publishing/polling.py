@@ -14,7 +14,7 @@ from igpub.publishing.failures import container_failure, error_outcome, expired
 from igpub.publishing.kinds import KINDS, parent_params
 from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.publishing.request import MediaItem, PostRequest
-from igpub.repositories.posts import PostRecord
+from igpub.repositories.posts import FINAL, NotOwner, PostRecord
 
 
 def _media_url(deps: Deps, item: MediaItem) -> str:
@@ -52,7 +52,10 @@ def create(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     except InstagramError as exc:
         logger.warning("container creation failed", extra={"error": exc.as_dict()})
         return error_outcome(deps, rec, account, exc, retry_status=Status.RETRY_CREATE)
-    rec = deps.posts.update(post_id, deps.clock(), status="processing")
+    try:
+        rec = deps.posts.set_status(post_id, deps.clock(), execution_id, "processing", unless=FINAL)
+    except NotOwner:
+        return _not_mine(deps.posts.get(post_id) or rec)
     return _check(deps, rec, req, account, token, count=True)
 
 
@@ -67,10 +70,22 @@ def _not_mine(rec: PostRecord) -> Outcome:
 
 def check(deps: Deps, post_id: str, execution_id: str) -> Outcome:
     rec, req, account = load(deps, post_id)
+    if rec.execution_id != execution_id or rec.status == "cancelled":
+        return not_owner(rec, execution_id)
     problem = usable(account, rec)
     if problem or account is None:
         return problem or failed("no account")
     return _check(deps, rec, req, account, deps.token(account), count=True)
+
+
+def not_owner(rec: PostRecord, execution_id: str) -> Outcome:
+    """Another execution owns the post (or igpub cancel cleared it as abandoned): this one ends without
+    changing it."""
+    if rec.execution_id == execution_id and rec.status == "cancelled":
+        return {"status": Status.CANCELLED, "reason": "the post was cancelled (igpub cancel) before its publish"}
+    logger.warning("post owned by another execution", extra={"post_id": rec.post_id, "owner": rec.execution_id,
+                                                              "execution": execution_id})
+    return {"status": Status.DUPLICATE, "reason": f"post {rec.post_id} is handled by {rec.execution_id}"}
 
 
 def _check(deps: Deps, rec: PostRecord, req: PostRequest, account: Account, token: str, *, count: bool) -> Outcome:

@@ -61,14 +61,21 @@ class InviteRepository(aws.TableRepository):
         item = self.table.get_item(Key={"invite_hash": digest(invite)}, ConsistentRead=True).get("Item")
         return Invite.from_item(dict(item)) if item else None
 
+    def by_hash(self, invite_hash: str) -> Invite | None:
+        item = self.table.get_item(Key={"invite_hash": invite_hash}, ConsistentRead=True).get("Item")
+        return Invite.from_item(dict(item)) if item else None
+
     def claim(self, invite_hash: str, *, now: int) -> Invite | None:
         """Mark the invite used (atomically: of two callbacks with one invite, one wins); None when it
-        is unknown or already used."""
+        is unknown, already used or expired (the expiry is part of the condition: a sign-in started just
+        before it expired cannot spend it after)."""
         try:
             resp = self.table.update_item(
                 Key={"invite_hash": invite_hash},
                 UpdateExpression="SET used_at = :now",
-                ConditionExpression="attribute_exists(invite_hash) AND attribute_not_exists(used_at)",
+                ConditionExpression=(
+                    "attribute_exists(invite_hash) AND attribute_not_exists(used_at) AND expires_at > :now"
+                ),
                 ExpressionAttributeValues={":now": now},
                 ReturnValues="ALL_NEW",
             )

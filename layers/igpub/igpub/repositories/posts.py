@@ -31,7 +31,16 @@ from igpub.publishing.kinds import KINDS
 from igpub.repositories import aws
 
 PostStatus = Literal["scheduled", "creating", "processing", "published", "failed", "cancelled"]
-FINAL = ("published", "failed", "cancelled")
+FINAL: tuple[PostStatus, ...] = ("published", "failed", "cancelled")
+
+
+class NotOwner(Exception):
+    """A status write refused: the post belongs to another execution (or is gone)."""
+
+    def __init__(self, post_id: str, execution_id: str) -> None:
+        super().__init__(f"post {post_id} does not belong to {execution_id}")
+        self.post_id = post_id
+        self.execution_id = execution_id
 
 
 class PostRecord(BaseModel):
@@ -51,6 +60,8 @@ class PostRecord(BaseModel):
     recreations: int = 0
     publish_attempted_at: int | None = None
     publish_unknown_at: int | None = None  # when a publish attempt ended without an answer
+    may_be_live: bool | None = None  # failed after a publish was sent whose outcome was never confirmed
+    media_id_unknown: str | None = None  # published, but which media it became could not be told apart (why)
     verified_at: int | None = None  # last status read after an attempt whose outcome was unknown
     media_id: str | None = None
     permalink: str | None = None
@@ -68,6 +79,7 @@ class PostRecord(BaseModel):
     first_comment_reason: str | None = None
     first_comment_attempted_at: int | None = None
     first_comment_attempts: int = 0
+    first_comment_unknown_at: int | None = None  # when a comment create ended without an answer
     created_at: str
     updated_at: str
     started_at: int
@@ -183,6 +195,42 @@ class PostRepository(aws.TableRepository):
                 raise
         return None
 
+    def hand_back(
+        self, post_id: str, now: float, *, from_execution_id: str, to_execution_id: str, request: str,
+        status: PostStatus, why: str,
+    ) -> PostRecord | None:
+        """Undo a ``reschedule`` whose new execution could not be started: the post returns to its previous
+        execution, request and status, only while the new execution has not claimed it (it never started,
+        or it started and will find the post is not its own). None when that is no longer so."""
+        entry = {"at": iso(now), "action": "reschedule_undone", "why": why[:300]}
+        try:
+            return self._update(
+                post_id, iso(now), {"status": status, "execution_id": to_execution_id, "request": request},
+                history=entry,
+                condition=("#s = :scheduled AND execution_id = :e",
+                           {":scheduled": "scheduled", ":e": from_execution_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
+    def abandon(self, post_id: str, now: float, *, execution_id: str, why: str) -> PostRecord | None:
+        """Cancel a post left in creating or processing by an execution that is no longer running, and
+        whose publish was never sent (a post whose publish was sent may be live: never cancelled here).
+        None when the record changed (another owner, a publish sent, a final status)."""
+        entry = {"at": iso(now), "action": "cancel", "from": "abandoned", "to": "cancelled", "why": why[:300]}
+        try:
+            return self._update(
+                post_id, iso(now), {"status": "cancelled"}, history=entry,
+                condition=("#s IN (:c, :p) AND execution_id = :e AND attribute_not_exists(publish_attempted_at)",
+                           {":c": "creating", ":p": "processing", ":e": execution_id}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        return None
+
     def _update(
         self, post_id: str, updated_at: str, fields: dict[str, Any], *, history: dict[str, Any] | None = None,
         condition: tuple[str, dict[str, Any]],
@@ -213,7 +261,29 @@ class PostRepository(aws.TableRepository):
         item = self.table.get_item(Key={"post_id": post_id}, ConsistentRead=True).get("Item")
         return _record(item) if item else None
 
-    def update(self, post_id: str, now: float, *, remove: tuple[str, ...] = (), **fields: Any) -> PostRecord:
+    def set_status(
+        self, post_id: str, now: float, execution_id: str, status: PostStatus, *, remove: tuple[str, ...] = (),
+        unless: tuple[PostStatus, ...] = (), **fields: Any,
+    ) -> PostRecord:
+        """Write ``status`` (and ``fields``) only while the post belongs to ``execution_id`` and its status is
+        not one of ``unless``: a record is changed only by the execution that owns it. Raises NotOwner."""
+        cond = "execution_id = :owner"
+        values: dict[str, Any] = {":owner": execution_id}
+        for i, st in enumerate(unless):
+            values[f":u{i}"] = st
+        if unless:
+            cond += " AND NOT #st IN (" + ", ".join(f":u{i}" for i in range(len(unless))) + ")"
+        try:
+            return self.update(post_id, now, remove=remove, _condition=(cond, values), status=status, **fields)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        raise NotOwner(post_id, execution_id)
+
+    def update(
+        self, post_id: str, now: float, *, remove: tuple[str, ...] = (),
+        _condition: tuple[str, dict[str, Any]] | None = None, **fields: Any,
+    ) -> PostRecord:
         names: dict[str, str] = {}
         values: dict[str, Any] = {":now": iso(now)}
         sets = ["updated_at = :now"]
@@ -232,6 +302,11 @@ class PostRepository(aws.TableRepository):
             "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
         }
+        if _condition is not None:
+            kwargs["ConditionExpression"] = f"attribute_exists(post_id) AND {_condition[0]}"
+            values.update(_condition[1])
+            if "#st" in _condition[0]:
+                names["#st"] = "status"
         if names:
             kwargs["ExpressionAttributeNames"] = names
         resp = self.table.update_item(**kwargs)
@@ -282,4 +357,20 @@ class PostRepository(aws.TableRepository):
             out.extend(int(i["published_at"]) for i in resp.get("Items", []))  # type: ignore[arg-type]
             if "LastEvaluatedKey" not in resp:
                 return sorted(out)
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+
+    def attempted_since(self, account_id: str, since: int) -> list[PostRecord]:
+        """The account's posts whose publish was sent, or that were published, at or after ``since``
+        (to tell apart the media of recovered publishes: igpub.publishing.publish)."""
+        out: list[PostRecord] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "by-account",
+            "KeyConditionExpression": Key("account_id").eq(account_id),
+            "FilterExpression": Attr("publish_attempted_at").gte(since) | Attr("published_at").gte(since),
+        }
+        while True:
+            resp = self.table.query(**kwargs)
+            out.extend(_record(i) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                return out
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]

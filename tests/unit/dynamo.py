@@ -1,0 +1,48 @@
+"""DynamoDB tables for unit tests: moto's DynamoDB (which honours condition expressions), each table
+created with the key schema and indexes template.yaml gives it, so a conditional write behaves as deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from moto import mock_aws
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+_Loader.add_multi_constructor("!", lambda loader, suffix, node: None)  # !Ref, !Sub ...: not needed here
+
+
+def table_spec(logical_id: str) -> dict[str, Any]:
+    props = yaml.load(TEMPLATE.read_text(), Loader=_Loader)["Resources"][logical_id]["Properties"]  # noqa: S506
+    spec: dict[str, Any] = {
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if props.get("GlobalSecondaryIndexes"):
+        spec["GlobalSecondaryIndexes"] = [
+            {"IndexName": g["IndexName"], "KeySchema": g["KeySchema"], "Projection": g["Projection"]}
+            for g in props["GlobalSecondaryIndexes"]
+        ]
+    return spec
+
+
+@contextmanager
+def tables(*logical_ids: str) -> Iterator[dict[str, Any]]:
+    """moto tables named after their logical ids (e.g. "PostsTable"), as boto3 Table resources."""
+    with mock_aws():
+        ddb = boto3.resource("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        out = {}
+        for lid in logical_ids:
+            out[lid] = ddb.create_table(TableName=lid, **table_spec(lid))
+        yield out
