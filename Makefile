@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test lint typecheck unit stack-tests bench chaos burst mutation validate clean invoke api lambda-image
+.PHONY: venv up down deploy status demo test test-fast lint typecheck unit stack-tests bench chaos burst burst-model mutation validate clean invoke api lambda lambda-image
 
 venv: $(VENV)/.installed
 
@@ -32,6 +32,9 @@ invoke: venv        ## sam local invoke FUNCTION=<logical id> EVENT=events/<file
 api: venv           ## sam local start-api for the OAuth routes (PORT=3000) against the running stack
 	local/samlocal.sh api $(or $(PORT),3000)
 
+lambda: venv        ## sam local start-lambda (PORT=3001): every function warm, call it with boto3 (endpoint_url)
+	local/samlocal.sh lambda $(or $(PORT),3001)
+
 lambda-image:       ## the Lambda base image for sam local: the real one, or the cached stand-in
 	local/samlocal.sh image
 
@@ -48,8 +51,14 @@ typecheck: venv     ## mypy: strict on the library; each function's app.py is it
 	$(VENV)/bin/mypy layers/igpub/igpub cli local
 	@for f in functions/*/app.py; do $(VENV)/bin/mypy --no-error-summary $$f || exit 1; done
 
+# the tests that need no stack: every folder of tests/ but integration/ and e2e/ (unit, model ...)
+OFFLINE_TESTS := --ignore=tests/integration --ignore=tests/e2e tests
+
 unit: venv
-	$(VENV)/bin/pytest tests/unit -q
+	$(VENV)/bin/pytest tests/unit -q -n auto
+
+test-fast: venv     ## the inner loop: every test that needs no stack (unit, model), on every core
+	$(VENV)/bin/pytest $(OFFLINE_TESTS) -q -n auto
 
 validate: venv      ## template checks: sam validate --lint and cfn-lint
 	local/stack.sh venvs
@@ -57,7 +66,8 @@ validate: venv      ## template checks: sam validate --lint and cfn-lint
 	.samenv/bin/cfn-lint template.yaml
 
 test: venv lint typecheck validate   ## everything: lint, types, template, unit + integration + e2e on the local stack
-	local/with-stack.sh $(VENV)/bin/pytest tests -q -rs
+	$(VENV)/bin/pytest $(OFFLINE_TESTS) -q -rs -n auto
+	local/with-stack.sh $(VENV)/bin/pytest tests/integration tests/e2e -q -rs
 
 bench: venv         ## speed and cost figures (needs `make up`)
 	$(PY) -m bench.run
@@ -67,6 +77,9 @@ chaos: venv         ## the fault suite at 500 posts, Instagram and AWS faults (n
 
 burst: venv         ## the 9 o'clock burst: N posts over M accounts, one publish_at (needs `make up`; not in CI)
 	$(PY) -m bench.burst $(BURST_ARGS)
+
+burst-model: venv   ## the burst at 1,000-100,000 posts, simulated against AWS's quotas (offline, ~1 min)
+	$(PY) -m bench.burst_model $(BURST_MODEL_ARGS)
 
 mutation: venv      ## mutation run over the error table and the request validation (offline, ~30 min)
 	$(PY) -m bench.mutation

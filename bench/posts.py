@@ -109,7 +109,7 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
     tasks = [e.get("taskScheduledEventDetails", {}) for e in events if e["type"] == "TaskScheduled"]
     n_invocations = sum(1 for e in events if e["type"] == "LambdaFunctionScheduled") + sum(
         1 for t in tasks if t.get("resourceType") == "lambda")
-    n_put_events = sum(1 for t in tasks if t.get("resource", "").endswith(":::events:putEvents"))
+    n_put_events = sum(1 for t in tasks if t.get("resource", "").endswith(":::events:putEvents"))  # (before #24)
     calls = [c for c in fake.calls() if c["host"] == IG_HOST]
     containers = {c["id"]: c for c in fake.containers()}
     published = [c for c in calls if c["route"].endswith("/media_publish") and c["status"] == 200]
@@ -122,6 +122,7 @@ def measure_post(dep: Deployment, fake: FakeInstagram, request: dict[str, Any], 
     for inv in invs:
         for key, n in inv.get("aws_requests", {}).items():
             aws_requests[key] = aws_requests.get(key, 0) + n
+    n_put_events += aws_requests.get("eventbridge.PutEvents", 0)  # sent by the publisher (igpub.PostPublished)
     item = dep.client("dynamodb").get_item(TableName=dep.output("PostsTableName"),
                                            Key={"post_id": {"S": sub.post_id}}).get("Item", {})
     m: dict[str, Any] = {
@@ -180,6 +181,9 @@ def _merge_labels(counts: dict[str, int]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+IN_TASK_POLL_S = 20  # template.yaml's StatusPollInTaskSeconds default
+
+
 def run(dep: Deployment, fake: FakeInstagram) -> dict[str, Any]:
     """One warm-up image, then one post of each kind, measured."""
     common.stop_running_executions(dep)
@@ -187,10 +191,15 @@ def run(dep: Deployment, fake: FakeInstagram) -> dict[str, Any]:
     set_wait_scale(dep.endpoint_url, 1)  # real 5 s waits
     saved = fake.get_config()["processing_seconds"]
     fake.config(processing_seconds={**saved, "IMAGE": 0, "CAROUSEL": 0, "REELS": REEL_PROCESSING_S})
+    publisher = common.function_name(dep, "PublisherFunction")
+    # the local stack deploys StatusPollInTaskSeconds=0 (its tests make waits instant); measure AWS's default
+    lam = dep.client("lambda")
+    env = lam.get_function_configuration(FunctionName=publisher).get("Environment", {}).get("Variables", {})
+    lam.update_function_configuration(FunctionName=publisher, Environment={"Variables": {
+        **env, "IGPUB_STATUS_POLL_IN_TASK_S": str(IN_TASK_POLL_S)}})
     try:
         (account,) = common.connect_users(dep, fake, ["bench_posts"])
         common.clear_usage(dep, [account.account_id])
-        publisher = common.function_name(dep, "PublisherFunction")
         warm = api.publish_post(dep, requests_for(fake, account, "image", 0), timeout_s=120)
         if warm.status != "published":
             raise RuntimeError(f"the warm-up post failed: {warm.failure_reason}")
@@ -201,3 +210,4 @@ def run(dep: Deployment, fake: FakeInstagram) -> dict[str, Any]:
         return kinds
     finally:
         fake.config(processing_seconds=saved)
+        lam.update_function_configuration(FunctionName=publisher, Environment={"Variables": env})

@@ -3,6 +3,8 @@
 # LocalStack: set AWS_ENDPOINT_URL, and IGPUB_STACK to the stack's name).
 #   local/samlocal.sh invoke FUNCTION EVENT   one invocation; prints the function's result (JSON)
 #   local/samlocal.sh api [PORT]              sam local start-api (default port 3000) for the OAuth routes
+#   local/samlocal.sh lambda [PORT]           sam local start-lambda (default port 3001): every function
+#                                             in a warm container, invoked with boto3 (endpoint_url)
 #   local/samlocal.sh docker-up               a reachable Docker engine: DOCKER_HOST, the default socket, or
 #                                             our own dockerd under .run/docker (root + Debian's docker.io)
 #   local/samlocal.sh docker-down             stop our own dockerd (only it) and the port forwarder
@@ -231,12 +233,23 @@ api() {
     | sed -u -E 's/([?&](code|access_token|client_secret)=)[^&[:space:]"]+/\1***/g'
 }
 
+start_lambda() {
+  local port="${1:-3001}"
+  prepare
+  cd "$ROOT"
+  log "sam local start-lambda on http://127.0.0.1:$port (warm containers: each function's container is made once)"
+  # the Lambda API of this machine: boto3.client("lambda", endpoint_url=...).invoke(FunctionName=<logical id>)
+  exec env PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" local start-lambda --host 127.0.0.1 --port "$port" \
+    --warm-containers EAGER "${SAM_ARGS[@]}"
+}
+
 case "${1:-}" in
   invoke) shift; invoke "$@" ;;
+  lambda) shift; start_lambda "$@" ;;
   api) shift; FAKE_URL="${FAKE_URL:-http://127.0.0.1:$FAKE_PORT}"; api "$@" ;;
   docker-up) docker_up ;;
   docker-down) docker_down ;;
   image) use_docker; ensure_image; "$(python313)" "$ROOT/local/lambda_base_image.py" status ;;
   env) use_docker; echo "DOCKER_HOST=$DOCKER_HOST" ;;
-  *) echo "usage: $0 invoke FUNCTION EVENT | api [PORT] | docker-up | docker-down | image | env" >&2; exit 2 ;;
+  *) echo "usage: $0 invoke FUNCTION EVENT | api [PORT] | lambda [PORT] | docker-up | docker-down | image | env" >&2; exit 2 ;;
 esac

@@ -58,6 +58,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         # let it; "advice" is the error table's general sentence
         return {**_error("instagram", f"{exc.message} ({exc.code}/{exc.subcode})"), "code": exc.code,
                 "subcode": exc.subcode, "error_class": type(exc).__name__, "advice": exc.advice}
-    if parsed.action == "collect_due":
-        metrics.add_metric(name="InsightsCollected", unit="Count", value=result.get("collected", 0))
     return result

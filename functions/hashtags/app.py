@@ -70,5 +70,4 @@ def lambda_handler(event: HashtagsEvent, context: LambdaContext) -> dict[str, An
         return _error("not_connected", str(exc))
     except hashtags.BudgetContention as exc:
         return _error("busy", str(exc))
-    metrics.add_metric(name="HashtagsDiscovered", unit="Count", value=len(found.as_dict()["added"]))
     return found.as_dict()

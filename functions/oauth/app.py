@@ -53,12 +53,10 @@ def _invite(deps: wiring.OAuth, flow: str, now: int) -> str:
 
 def _refused(refused: invites.InviteRefused) -> Response[str]:
     logger.info("connect refused", extra={"invite": refused.reason})
-    metrics.add_metric(name="ConnectRefused", unit="Count", value=1)
     return _html(refused.status, page(refused.title, refused.detail, ok=False))
 
 
-def _gated[R](complete: Callable[[invites.InviteGate], R], *, account_of: Callable[[R], str],
-              failed_metric: str) -> R | Response[str]:
+def _gated[R](complete: Callable[[invites.InviteGate], R], *, account_of: Callable[[R], str]) -> R | Response[str]:
     """Run a callback's ``complete`` behind the invite gate: the invite is claimed after the state check
     (``after_state=gate``), released when the sign-in fails, and spent for the account connected."""
     gate = invites.InviteGate(_deps().invites, now=int(time.time()))
@@ -68,7 +66,6 @@ def _gated[R](complete: Callable[[invites.InviteGate], R], *, account_of: Callab
         return _refused(refused)
     except login.CallbackProblem as problem:
         gate.failed()
-        metrics.add_metric(name=failed_metric, unit="Count", value=1)
         return _html(problem.status, page(problem.title, problem.detail, ok=False))
     except Exception:
         gate.failed()
@@ -117,12 +114,10 @@ def callback() -> Response[str]:
             after_save=gate.succeeded,
         ),
         account_of=lambda r: r.account.account_id,
-        failed_metric="ConnectFailed",
     )
     if isinstance(outcome, Response):
         return outcome
     result = outcome
-    metrics.add_metric(name="AccountsConnected", unit="Count", value=1)
     account = result.account
     body = f"@{account.username} (account {account.account_id}) is connected to igpub."
     if result.missing_scopes:
@@ -188,12 +183,10 @@ def facebook_callback() -> Response[str]:
             after_save=gate.succeeded,
         ),
         account_of=lambda r: r.accounts[0].account_id if r.accounts else "",
-        failed_metric="FacebookConnectFailed",
     )
     if isinstance(outcome, Response):
         return outcome
     result = outcome
-    metrics.add_metric(name="FacebookConnected", unit="Count", value=1)
     linked = ", ".join(f"{c.account_id} (Page {c.page_name or c.page_id})" for c in result.accounts)
     body = f"Hashtag discovery is connected for Instagram account {linked}. Try: igpub hashtags discover SEED"
     return _html(200, page("Facebook Login connected", body, ok=True))

@@ -53,11 +53,7 @@ def lambda_handler(event: RefreshEvent, context: LambdaContext) -> dict[str, Any
         report = refresh.refresh_account(deps, event.account_id, ignore_min_age=event.ignore_min_age)
     else:
         report = refresh.refresh_due(deps, remaining_ms=context.get_remaining_time_in_millis)
-    metrics.add_metric(name="TokensRefreshed", unit=MetricUnit.Count, value=report.refreshed)
     metrics.add_metric(name="TokenRefreshFailed", unit=MetricUnit.Count, value=report.refresh_failures)
-    metrics.add_metric(name="AccountsNeedingReauth", unit=MetricUnit.Count, value=report.needs_reauth)
-    if report.stopped_early:
-        metrics.add_metric(name="TokenRefreshStoppedEarly", unit=MetricUnit.Count, value=1)
     summary = {k: v for k, v in report.as_dict().items() if k != "details"}
     logger.info(
         "refresh run done",

@@ -105,6 +105,9 @@ class FakeConfig(BaseModel):
     video_seconds: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: {"REELS": (3.0, 900.0), "STORIES": (3.0, 60.0), "VIDEO": (3.0, 900.0)}
     )
+    # Refuse videos whose first bytes show the moov atom after the media data, a codec other than H.264/HEVC,
+    # a frame rate outside 23-60 fps or a width over 1920 px (Meta's media specs; the errors are UNCONFIRMED).
+    video_spec_checks: bool = True
     # Used when the video's duration cannot be read from its mvhd box.
     default_video_seconds: float = 10.0
     # UNCONFIRMED: what publishing an already PUBLISHED container does. "duplicate" publishes it

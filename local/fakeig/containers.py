@@ -301,7 +301,9 @@ def _inspect_media(app: FakeState, kind: _Kind) -> tuple[Problem | None, Fetched
             problem = got
         else:
             fetched = got
-            problem = media_checks.check_video(got, limit, cfg.video_seconds.get(kind.media_type))
+            problem = media_checks.check_video(
+                got, limit, cfg.video_seconds.get(kind.media_type), spec_checks=cfg.video_spec_checks
+            )
     else:
         with app.unlocked():
             got = media_checks.fetch(str(url), cfg.image_max_bytes, cfg.fetch_timeout_seconds)
@@ -395,7 +397,7 @@ def rupload(app: FakeState, req: Request) -> Response:
         else:
             got = Fetched(req.body[: media_checks.KEEP_VIDEO_BYTES], len(req.body))
         problem = got if isinstance(got, Problem) else media_checks.check_video(
-            got, limit, app.config.video_seconds.get(c.media_type)
+            got, limit, app.config.video_seconds.get(c.media_type), spec_checks=app.config.video_spec_checks
         )
         now = app.now()
         c.awaiting_upload = False

@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from fakeig.cdn import read_mp4_duration
 from fakeig.http import GraphError
+from fakeig.mp4 import read_video_info
 
 _KEEP_VIDEO_BYTES = 256 * 1024
 
@@ -170,7 +171,9 @@ def duration_problem(seconds: float, shortest: float, longest: float) -> Problem
     )
 
 
-def check_video(fetched: Fetched, max_bytes: int, seconds: tuple[float, float] | None = None) -> Problem | None:
+def check_video(
+    fetched: Fetched, max_bytes: int, seconds: tuple[float, float] | None = None, *, spec_checks: bool = True
+) -> Problem | None:
     """Format and size; with ``seconds`` (shortest, longest) also the duration read from the ``mvhd`` box
     (a video whose duration cannot be read passes, as the fake cannot tell)."""
     if not is_video(fetched.data):
@@ -194,7 +197,36 @@ def check_video(fetched: Fetched, max_bytes: int, seconds: tuple[float, float] |
     duration = read_mp4_duration(fetched.data) if seconds is not None else None
     if seconds is not None and duration is not None and not seconds[0] <= duration <= seconds[1]:
         return duration_problem(duration, *seconds)
-    return None
+    return video_spec_problem(fetched.data) if spec_checks else None
+
+
+_CODECS = ("avc1", "avc3", "hvc1", "hev1")
+
+
+def video_spec_problem(data: bytes) -> Problem | None:
+    """The stream specs Meta lists (moov at the front, H.264/HEVC, 23-60 fps, at most 1920 px wide), as far as
+    the first bytes show them. Meta documents the specs but not the errors: the texts are the fake's own
+    (UNCONFIRMED); the code is the one of the other video format errors (352/2207026)."""
+    info = read_video_info(data)
+    why = None
+    if info.mdat_before_moov:
+        why = "The moov atom must be at the front of the file (faststart)."
+    elif info.codec is not None and info.codec not in _CODECS:
+        why = f"The video codec {info.codec.strip()} is not supported. Supported codecs are: H.264, HEVC"
+    elif info.fps is not None and not 23 - 0.01 <= info.fps <= 60 + 0.01:
+        why = f"The frame rate {info.fps:.2f} fps is not supported. It must be 23 to 60 fps."
+    elif info.width is not None and info.width > 1920:
+        why = f"The video is {info.width} px wide; the maximum is 1920 px."
+    if why is None:
+        return None
+    return Problem(
+        352,
+        2207026,
+        "The video format is not supported. Please check spec for supported format.",
+        "Unsupported video format",
+        why,
+        f"Error: {why} (2207026)",
+    )
 
 
 def video_duration(fetched: Fetched, default: float) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -27,12 +27,19 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def _not_run(reason: str) -> NoReturn:
+    """Skip loudly, or fail where the browser must run (IGPUB_REQUIRE_BROWSER=1, set by .ci/run)."""
+    if os.environ.get("IGPUB_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"IGPUB_REQUIRE_BROWSER=1: {reason}")
+    pytest.skip(reason)
+
+
 def _chromium() -> str:
     for candidate in (os.environ.get("IGPUB_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
         found = candidate and shutil.which(candidate)
         if found:
             return found
-    pytest.skip(
+    _not_run(
         "!!! NO BROWSER: the real-browser connect test did not run. Install Debian's chromium "
         "(apt-get install -y chromium; .ci/run does it) or set IGPUB_CHROMIUM to a Chromium binary !!!"
     )
@@ -42,7 +49,10 @@ def _chromium() -> str:
 def page() -> Iterator[Any]:
     """A page of a fresh headless Chromium (its own profile folder, nothing shared with other runs)."""
     executable = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (make venv)")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        _not_run("!!! playwright is not installed (make venv): the real-browser connect test did not run !!!")
     profile = tempfile.mkdtemp(prefix="igpub-chromium-")
     try:
         with sync_api.sync_playwright() as pw:

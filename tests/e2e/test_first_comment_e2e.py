@@ -42,12 +42,24 @@ def comments_at_fake(fake: FakeInstagram, media_id: str | None) -> list[dict[str
 def test_first_comment_is_posted_once_after_publishing(dep: Deployment, fake: FakeInstagram, engaged: Account) -> None:
     rec, states = run(dep, fake, engaged, first_comment="More photos on our site! @friend")
     assert rec.status == "published" and rec.first_comment_status == "posted", rec.first_comment_reason
-    assert states[-4:] == ["EmitPostPublished", "FirstComment", "FirstCommentDone", "Published"], states
+    # published inside CreateContainers (the image is ready at once), then the comment states (issue 24)
+    assert states[-4:] == ["ReadyToPublish", "FirstComment", "FirstCommentDone", "Published"], states
     comments = comments_at_fake(fake, rec.media_id)
     assert [(c["id"], c["text"], c["by_owner"]) for c in comments] == [
         (rec.first_comment_id, "More photos on our site! @friend", True)]
     media = next(m for m in fake.media(engaged.account_id) if m["id"] == rec.media_id)
     assert media["caption"] == "Launch day"
+
+
+def test_a_post_without_a_first_comment_never_enters_the_comment_states(
+    dep: Deployment, fake: FakeInstagram, engaged: Account
+) -> None:
+    rec, states = run(dep, fake, engaged)
+    assert rec.status == "published" and rec.first_comment_status is None
+    assert not [s for s in states if s.startswith("FirstComment")], states
+    # an image ready at once: 5 states (issue 24: at most 6), published by CreateContainers itself
+    assert states == ["Prepare", "AfterPrepare", "CreateContainers", "ReadyToPublish", "Published"], states
+    assert fake.comments(rec.media_id or "") == []
 
 
 def test_dropped_comment_call_leaves_exactly_one_comment(

@@ -52,7 +52,10 @@ CASES: dict[str, Callable[[list[str], str], tuple[list[str], str]]] = {
     "caption of 2,201 characters": lambda f, a: ([*files(f[:1]), "--caption", "x" * 2201], "limit is 2200"),
     "unknown account": lambda f, a: (["--account", "999", *files(f[:1])], "not connected"),
     "publish_at in the past": lambda f, a: ([*files(f[:1]), "--publish-at", PAST], "past"),
-    "a good file and a PNG": lambda f, a: (["--kind", "carousel", *files(f[:1]), "--file", a], "neither a JPEG"),
+    # a PNG is prepared (igpub.media); a file that is no image or video is refused before any upload
+    "a good file and a text file": lambda f, a: (["--kind", "carousel", *files(f[:1]), "--file", a],
+                                                 "neither an image nor a video"),
+    "a wide JPEG with --fit refuse": lambda f, a: (["--fit", "refuse", "--file", f[-1]], "crop it narrower"),
     "first comment over the limit": lambda f, a: ([*files(f[:1]), "--first-comment", "#t " * 31], "hashtag"),
 }
 
@@ -62,10 +65,11 @@ def test_refused_post_uploads_nothing(
     case: str, dep: Deployment, account: Account, fake: FakeInstagram, tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    paths = jpegs(tmp_path, 11)
-    png = tmp_path / "not-a-jpeg.png"
-    Image.new("RGB", (1080, 1080)).save(png, "PNG")
-    argv, phrase = CASES[case](paths, str(png))
+    (tmp_path / "wide").mkdir()
+    paths = jpegs(tmp_path, 10) + jpegs(tmp_path / "wide", 1, size=(1080, 300))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a picture")
+    argv, phrase = CASES[case](paths, str(notes))
     if "--account" not in argv:
         argv = ["--account", account.account_id, *argv]
     before = bucket_keys(dep)

@@ -227,7 +227,10 @@ def test_quota_full_waits_until_a_slot_frees(
     assert len(published_media(fake, account)) == 2
 
 
-def test_throttling_mid_flow_waits_and_goes_on(dep: Deployment, fake: FakeInstagram, account: Account) -> None:
+def test_throttling_mid_flow_waits_and_goes_on(
+    dep: Deployment, fake: FakeInstagram, account: Account, emulator: str
+) -> None:
+    set_wait_scale(emulator, 0.002)  # each round of the minutes-long block's Wait takes about a second
     fake.config(processing_seconds={**fake.get_config()["processing_seconds"], "REELS": 0.5})
     fake.faults([{"match": r"^GET /\d+$", "kind": "throttle", "code": 80002, "times": 1}])
     sub = api.submit_post(dep, {"account_id": account.account_id, "kind": "reel",

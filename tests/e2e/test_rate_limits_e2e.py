@@ -10,7 +10,7 @@ from igpub.accounts import Account
 from igpub.repositories.usage import DynamoUsageStore
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
-from igpub_cli.local import FakeInstagram
+from igpub_cli.local import FakeInstagram, set_wait_scale
 
 
 def entered(dep: Deployment, arn: str) -> list[str]:
@@ -32,8 +32,9 @@ def graph_calls(fake: FakeInstagram) -> list[dict[str, Any]]:
 
 
 def test_usage_headers_past_the_threshold_pause_the_account(
-    dep: Deployment, fake: FakeInstagram, account: Account
+    dep: Deployment, fake: FakeInstagram, account: Account, emulator: str
 ) -> None:
+    set_wait_scale(emulator, 0.002)  # the pause (minutes) goes by in about a second of Wait state
     # Instagram's budget for this account: 10 calls an hour; its usage headers say how much is used
     fake.config(hourly_call_budget=10, usage_headers=True,
                 processing_seconds={**fake.get_config()["processing_seconds"], "REELS": 3600})
@@ -45,7 +46,9 @@ def test_usage_headers_past_the_threshold_pause_the_account(
     assert all(c["status"] != 400 or c.get("fault") for c in calls), calls
     n = len(calls)
     assert n <= 10
-    time.sleep(2)  # the state machine goes round its Wait; no further call reaches Instagram
+    # the state machine goes round its Wait and checks again: refused again before anything is sent
+    wait_for(lambda: entered(dep, sub.execution_arn).count("WaitRateLimitedCheck") >= 2)
+    assert entered(dep, sub.execution_arn).count("CheckContainers") >= 2
     assert len(graph_calls(fake)) == n
     dep.client("stepfunctions").stop_execution(executionArn=sub.execution_arn)
 

@@ -1,12 +1,14 @@
-"""Every sample event in events/ through `sam local invoke` (SAM CLI, Docker, the Lambda base image
-or its stand-in) against the deployed local stack, and an account connected through
-`sam local start-api`.
+"""Every sample event in events/ through SAM CLI's local Lambda (Docker, the Lambda base image or its
+stand-in) against the deployed local stack, and an account connected through `sam local start-api`.
 
-Each event file maps to its function, what it needs in the stack first (seeded through the deployed
-stack: the OAuth flow, the deployed publisher, DynamoDB), and what its result must be. An event file
-without an entry fails: whoever adds an event adds its case here. `sam local invoke` exits 0 even
-when the handler raises, so the result printed on stdout is what is checked; an error raised inside
-the function fails the test.
+One `sam local start-lambda` per test run (`local/samlocal.sh lambda`) with warm containers: each
+function's container (and the layer image under it) is made once, at its start (begun in the
+background at the session's first e2e test, tests/e2e/conftest.py), and every event is
+an `Invoke` of SAM's local Lambda API through boto3, as `sam local invoke` users' code would call
+the real one. Each event file maps to its function, what it needs in the stack first (seeded
+through the deployed stack: the OAuth flow, the deployed publisher, DynamoDB), and what its result
+must be. An event file without an entry fails: whoever adds an event adds its case here. An error
+raised inside the function (``FunctionError``) fails the test.
 
 Needs a container engine: `local/samlocal.sh` uses DOCKER_HOST, /var/run/docker.sock or starts its
 own dockerd (root + Debian's docker.io). Where none can run these tests skip, loudly, unless
@@ -16,54 +18,31 @@ IGPUB_REQUIRE_DOCKER=1 (set by .ci/run), where they fail instead.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from igpub.accounts import Account
 from igpub_cli.api import create_invite, list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 from tests.conftest import sample_event_invite
+from tests.e2e.samlocal_support import Background, SamLocalServer
 from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
 from tests.e2e.test_refresh_e2e import shift_token_times
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-SAMLOCAL = ROOT / "local" / "samlocal.sh"
 DAY = 86400
-NO_ENGINE = 3  # local/samlocal.sh's exit status when no container engine can run here
-
-
-# ------------------------------------------------------------------------------ the engine
-@pytest.fixture(scope="module")
-def docker_env() -> dict[str, str]:
-    """The environment for local/samlocal.sh, with a Docker engine that answers (skip loudly if none)."""
-    env = dict(os.environ)
-    out = subprocess.run([str(SAMLOCAL), "env"], capture_output=True, text=True, env=env, timeout=120)
-    if out.returncode == NO_ENGINE:
-        reason = f"NO CONTAINER ENGINE on this machine, sam local tests not run: {out.stderr.strip()}"
-        if os.environ.get("IGPUB_REQUIRE_DOCKER") == "1":
-            pytest.fail(reason)
-        print(f"\n{'!' * 20} {reason}")
-        pytest.skip(reason)
-    assert out.returncode == 0, out.stderr
-    env["DOCKER_HOST"] = out.stdout.strip().partition("=")[2]
-    image = subprocess.run([str(SAMLOCAL), "image"], capture_output=True, text=True, env=env, timeout=600)
-    assert image.returncode == 0, image.stderr
-    print(f"\nLambda base image: {image.stdout.strip()}")
-    return env
 
 
 @dataclass
@@ -72,22 +51,52 @@ class Invocation:
     logs: str
 
 
-def sam_invoke(env: dict[str, str], function: str, event: dict[str, Any], tmp: Path) -> Invocation:
-    path = tmp / f"{function}-{uuid.uuid4().hex[:8]}.json"
-    path.write_text(json.dumps(event))
-    out = subprocess.run(
-        [str(SAMLOCAL), "invoke", function, str(path)], capture_output=True, text=True, env=env, timeout=300
-    )
-    logs = out.stderr
-    assert out.returncode == 0, f"sam local invoke failed ({out.returncode}):\n{logs[-4000:]}"
-    lines = [line for line in out.stdout.strip().splitlines() if line.strip()]
-    assert lines, f"no result on stdout:\n{logs[-4000:]}"
-    result = json.loads(lines[-1])
-    if isinstance(result, dict) and ("errorType" in result or "errorMessage" in result):
-        pytest.fail(f"{function} raised inside sam local invoke: {result.get('errorType')}: "
-                    f"{result.get('errorMessage')}\n{logs[-4000:]}")
-    assert "Max Memory Used" in logs or "REPORT RequestId" in logs, logs[-2000:]  # it ran in the container
-    return Invocation(result, logs)
+class LocalLambda:
+    """SAM CLI's local Lambda API (`sam local start-lambda`), called with boto3."""
+
+    def __init__(self, base: str, log_path: Path) -> None:
+        self.log_path = log_path
+        self.client = boto3.client(
+            "lambda", endpoint_url=base, region_name="us-east-1",
+            config=Config(read_timeout=300, connect_timeout=10, retries={"max_attempts": 0}),
+        )
+
+    def invoke(self, function: str, event: dict[str, Any]) -> Invocation:
+        seen = self.log_path.stat().st_size
+        resp = self.client.invoke(FunctionName=function, Payload=json.dumps(event).encode())
+        payload = resp["Payload"].read().decode()
+        logs = self._logs_since(seen, until="REPORT RequestId")
+        result = json.loads(payload) if payload.strip() else None
+        if resp.get("FunctionError") or (
+            isinstance(result, dict) and ("errorType" in result or "errorMessage" in result)
+        ):
+            pytest.fail(f"{function} raised inside sam local: {payload[:2000]}\n{logs[-4000:]}")
+        assert resp["StatusCode"] == 200, resp
+        assert "REPORT RequestId" in logs, logs[-2000:]  # it ran in the container
+        return Invocation(result, logs)
+
+    def _logs_since(self, offset: int, *, until: str, timeout: float = 10) -> str:
+        """What SAM CLI logged since ``offset`` (the container's lines come a moment after the answer)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.log_path.open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            if until in text or time.monotonic() > deadline:
+                return text
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def sam_servers(sam_local_background: Background) -> dict[str, SamLocalServer]:
+    """The session's `sam local start-lambda` and `start-api` (tests/e2e/conftest.py started them early)."""
+    return sam_local_background.result().servers
+
+
+@pytest.fixture(scope="module")
+def local_lambda(sam_servers: dict[str, SamLocalServer]) -> LocalLambda:
+    server = sam_servers["lambda"]
+    return LocalLambda(server.ready(), server.log_path)
 
 
 # ------------------------------------------------------------------------------ seeding helpers
@@ -368,7 +377,37 @@ def _check_webhook_comment(ctx: Ctx, out: Any) -> None:
     assert out["statusCode"] == 200, out  # signed with the local app secret (stored once; a repeat is a duplicate)
 
 
+def _seed_media(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
+    """A 3:1 PNG in the bucket, and a post claimed for it by the deployed publisher's Prepare task (which answers
+    prepare_media): the event asks the MediaFunction to prepare it."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (1500, 500), (10, 20, 200)).save(buf, "PNG")
+    key = f"tests/sam-local/{uuid.uuid4().hex}.png"
+    ctx.dep.client("s3").put_object(Bucket=ctx.dep.output("MediaBucketName"), Key=key, Body=buf.getvalue())
+    account = ctx.account()
+    post_id = uuid.uuid4().hex
+    execution_id = f"arn:aws:states:us-east-1:000000000000:execution:sam-local:{post_id}"
+    prepare = {"step": "prepare", "post_id": post_id, "execution_id": execution_id,
+               "request": {"account_id": account.account_id, "kind": "image", "media": [{"key": key}]}}
+    assert deployed_publisher(ctx, prepare)["status"] == "prepare_media"
+    ctx.data.update(post_id=post_id, key=key)
+    return event | {"post_id": post_id, "execution_id": execution_id}
+
+
+def _check_media(ctx: Ctx, out: Any) -> None:
+    assert out == {"status": "ready"}, out
+    rec = post_record(ctx, ctx.data["post_id"])
+    [done] = rec["media_prepared"]["L"]
+    assert done["M"]["rendition"]["S"] == f"{ctx.data['key']}.ig.jpg"
+    assert done["M"]["summary"]["S"].startswith("PNG -> JPEG, 3.00:1 padded to 1.91:1")
+
+
 CASES: dict[str, Case] = {
+    "media_prepare": Case("MediaFunction", _seed_media, _check_media),
     "engagement_schedule": Case("EngagementFunction", _as_is, _check_ok),
     "engagement_post_insights": Case("EngagementFunction", _seed_post_insights, _check_post_insights),
     "webhooks_verify": Case("WebhooksFunction", _seed_webhook_verify, _check_webhook_verify),
@@ -419,8 +458,7 @@ def test_every_mapped_event_exists() -> None:
 
 @pytest.mark.parametrize("name", EVENT_FILES)
 def test_sample_event_through_sam_local_invoke(
-    name: str, docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram, tmp_path: Path,
-    request: pytest.FixtureRequest,
+    name: str, local_lambda: LocalLambda, dep: Deployment, fake: FakeInstagram, request: pytest.FixtureRequest,
 ) -> None:
     case = CASES.get(name)
     if case is None:
@@ -428,44 +466,18 @@ def test_sample_event_through_sam_local_invoke(
                     "the data it needs and the result to check")
     ctx = Ctx(dep, fake, account=lambda: request.getfixturevalue("account"), data={"event_name": name})
     event = case.seed(ctx, json.loads((EVENTS / f"{name}.json").read_text()))
-    run = sam_invoke(docker_env, case.function, event, tmp_path)
+    run = local_lambda.invoke(case.function, event)
     case.check(ctx, run.result)
 
 
 # ------------------------------------------------------------------------------ start-api
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def local_api(docker_env: dict[str, str], dep: Deployment, fake: FakeInstagram) -> Iterator[str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log = (ROOT / ".run" / "sam-local-api.log").open("w")
-    proc = subprocess.Popen(
-        [str(SAMLOCAL), "api", str(port)], env=docker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                httpx.get(f"{base}/nothing-here", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = (ROOT / ".run" / "sam-local-api.log").read_text()[-3000:]
-                    pytest.fail(f"sam local start-api did not start:\n{tail}")
-                time.sleep(0.5)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+def local_api(sam_servers: dict[str, SamLocalServer], dep: Deployment, fake: FakeInstagram) -> str:
+    base = sam_servers["api"].ready()
+    # `samlocal.sh api` registered its callbacks with the fake app at its start; this test's fake was reset since
+    current = fake.get_config().get("allowed_redirect_uris") or []
+    fake.config(allowed_redirect_uris=[*current, f"{base}/oauth/callback", f"{base}/oauth/facebook/callback"])
+    return base
 
 
 def test_connect_an_account_through_sam_local_start_api(local_api: str, dep: Deployment, fake: FakeInstagram) -> None:

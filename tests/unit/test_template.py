@@ -6,11 +6,16 @@ Offline: the template is parsed as YAML (CloudFormation's short-form tags become
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from igpub.publishing import failures
+from tests.unit.publishing.test_workflow_publish import Client as PublishClient
+from tests.unit.publishing.test_workflow_publish import deps as publish_deps
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,7 +149,25 @@ def test_failed_and_timed_out_executions_raise_alarms(resources: dict[str, dict[
         assert _alarm_on(alarms, "AWS/States", "ExecutionsTimedOut", machine)
 
 
-def test_failed_posts_above_the_threshold_raise_an_alarm(template: dict[str, Any]) -> None:
+def _emitted_metrics(stdout: str) -> list[dict[str, Any]]:
+    """The CloudWatch embedded-metric-format documents printed (one JSON object per line), one entry per
+    metric: its namespace, name and dimension values."""
+    found = []
+    for line in stdout.splitlines():
+        try:
+            doc = json.loads(line)
+        except ValueError:
+            continue
+        for directive in doc.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                dims = [{"Name": d, "Value": doc[d]} for group in directive["Dimensions"] for d in group]
+                found.append({"Namespace": directive["Namespace"], "MetricName": metric["Name"], "Dimensions": dims})
+    return found
+
+
+def test_failed_posts_above_the_threshold_raise_an_alarm(
+    template: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     alarms = _alarms(template["Resources"])
     posts_failed = [a for a in alarms.values() if a.get("MetricName") == "PostsFailedTotal"]
     assert len(posts_failed) == 1
@@ -152,9 +175,17 @@ def test_failed_posts_above_the_threshold_raise_an_alarm(template: dict[str, Any
     assert alarm["Namespace"] == "igpub" and alarm["Dimensions"] == [{"Name": "service", "Value": "igpub"}]
     assert alarm["Threshold"] == {"!Ref": "PostsFailedAlarmThreshold"}
     assert "PostsFailedAlarmThreshold" in template["Parameters"]
-    # the publisher emits that series (the per-kind PostsFailed has a kind dimension an alarm cannot sum here)
-    workflow = (ROOT / "layers/igpub/igpub/publishing/failures.py").read_text()
-    assert 'count_total("PostsFailedTotal")' in workflow
+    # the publisher emits that very series when a post fails (the per-kind PostsFailed has a kind dimension
+    # an alarm cannot sum here)
+    deps, _posts = publish_deps(PublishClient("FINISHED"), attempted_at=None)
+    capsys.readouterr()
+    outcome = failures.fail(
+        deps, "p1", {"status": "failed", "reason": "refused", "code": "media_rejected"}, None, execution_id="e1"
+    )
+    assert outcome["status"] == "failed"
+    emitted = _emitted_metrics(capsys.readouterr().out)
+    wanted = {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"], "Dimensions": alarm["Dimensions"]}
+    assert emitted.count(wanted) == 1, emitted
 
 
 def test_refresher_failures_raise_alarms(resources: dict[str, dict[str, Any]]) -> None:
@@ -213,9 +244,12 @@ def test_the_api_logs_access_and_traces(resources: dict[str, dict[str, Any]]) ->
     assert api["TracingEnabled"] == {"!If": ["TracingActive", True, False]}
 
 
-def test_post_events_can_be_sent_by_the_state_machine(resources: dict[str, dict[str, Any]]) -> None:
-    policies = resources["PublishStateMachine"]["Properties"]["Policies"]
-    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} in policies
+def test_post_events_are_sent_by_the_publisher_not_the_state_machine(resources: dict[str, dict[str, Any]]) -> None:
+    """igpub.PostPublished / igpub.PostFailed come from the task that knows the outcome (issue 24)."""
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} in (
+        resources["PublisherFunction"]["Properties"]["Policies"])
+    assert {"EventBridgePutEventsPolicy": {"EventBusName": "default"}} not in (
+        resources["PublishStateMachine"]["Properties"]["Policies"])
 
 
 @pytest.mark.parametrize("handler", sorted((ROOT / "functions").glob("*/app.py")), ids=lambda p: p.parent.name)

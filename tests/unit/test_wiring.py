@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
+import types
 from pathlib import Path
 
 import pytest
 
-from igpub import wiring
+from igpub import config, wiring
 from igpub.config import Settings
 from igpub.hashtags import HashtagService
+from igpub.instagram.client import InstagramClient
+from igpub.instagram.errors import RateLimitedError
+from igpub.instagram.usage import Decision
 from igpub.publishing import workflow
+from igpub.repositories.aws import TableRepository
+from igpub.repositories.usage import DynamoUsageStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +54,12 @@ def test_lazy_hashtag_captions_delegate_to_the_service(settings: Settings, monke
 # what each function's cold start must not import: other functions' modules and one-step utilities
 NOT_IMPORTED = {
     "publisher": ["igpub.hashtags", "igpub.accounts.refresh", "igpub.connect.oauth", "pydantic_settings",
-                  "aws_lambda_powertools.utilities.idempotency", "igpub.publishing.media_check"],
+                  "aws_lambda_powertools.utilities.idempotency", "igpub.publishing.media_check", "igpub.media",
+                  "PIL", "imageio_ffmpeg"],
+    # the media function: Pillow and ffmpeg only when an image or a video is prepared
+    "media": ["igpub.publishing.workflow", "igpub.hashtags", "igpub.accounts.refresh", "igpub.connect.oauth", "PIL",
+              "pillow_heif", "imageio_ffmpeg", "igpub.media.images", "igpub.media.video", "igpub.media.fetch",
+              "aws_lambda_powertools.utilities.idempotency"],
     "refresher": ["igpub.publishing.workflow", "igpub.hashtags", "aws_lambda_powertools.utilities.idempotency",
                   "pydantic_settings"],
     "oauth": ["igpub.publishing.workflow", "igpub.accounts.refresh", "aws_lambda_powertools.utilities.idempotency",
@@ -74,18 +86,67 @@ def test_cold_start_imports_only_what_the_function_uses(function: str) -> None:
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
-def test_every_function_shares_one_client_setup(settings: Settings) -> None:
-    clients = [
-        wiring.publisher(settings).deps.client,
-        wiring.hashtags(settings).client,
-        wiring.oauth(settings).client,
-        wiring.refresher(settings).client,
-    ]
-    assert all(type(c) is type(clients[0]) for c in clients)
+BUILDERS_WITH_A_CLIENT = {
+    "publisher": lambda s: wiring.publisher(s).deps.client,
+    "hashtags": lambda s: wiring.hashtags(s).client,
+    "oauth": lambda s: wiring.oauth(s).client,
+    "refresher": lambda s: wiring.refresher(s).client,
+    "engagement": lambda s: wiring.engagement(s).client,
+}
 
 
-@pytest.mark.parametrize("function", ["publisher", "hashtags", "oauth", "refresher"])
-def test_handlers_wire_through_the_module(function: str) -> None:
-    source = (ROOT / "functions" / function / "app.py").read_text()
-    assert f"wiring.{function}(get_settings())" in source
-    assert "Repository(" not in source and "InstagramClient(" not in source
+@pytest.mark.parametrize("function", sorted(BUILDERS_WITH_A_CLIENT))
+def test_every_function_counts_its_instagram_calls_in_the_shared_usage_table(
+    function: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each function's client asks the usage table the settings name before a call, and sends nothing
+    when the shared budget is spent (a client without the guard would try the network)."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    asked: list[tuple[str, str]] = []
+
+    def acquire(self: DynamoUsageStore, account_id: str, *, now: float, budget: int) -> Decision:
+        asked.append((self.table_name, account_id))
+        return Decision(False, "budget", 60.0)
+
+    monkeypatch.setattr(DynamoUsageStore, "acquire", acquire)
+    settings = Settings(usage_table="shared-usage")
+    client = BUILDERS_WITH_A_CLIENT[function](settings)
+    with pytest.raises(RateLimitedError):
+        client.get_me("token", account_id="17841")
+    assert asked == [("shared-usage", "17841")]
+
+
+def _load_handler(function: str) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(f"app_{function}", ROOT / "functions" / function / "app.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("function", ["engagement", "hashtags", "oauth", "publisher", "refresher", "webhooks"])
+def test_handlers_take_their_dependencies_from_the_wiring_once(
+    function: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The handler's dependencies are what ``wiring.<function>`` built from the settings, built once per
+    process; the handler constructs no repository or client of its own."""
+    app = _load_handler(function)
+    built: list[Settings] = []
+    sentinel = object()
+
+    def builder(s: Settings) -> object:
+        built.append(s)
+        return sentinel
+
+    def no_construction(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the handler built a repository or client itself")
+
+    monkeypatch.setattr(wiring, function, builder)
+    monkeypatch.setattr(TableRepository, "__init__", no_construction)
+    monkeypatch.setattr(InstagramClient, "__init__", no_construction)
+    monkeypatch.setattr(config, "get_settings", lambda: settings)
+    monkeypatch.setattr(app, "get_settings", lambda: settings)
+    wired = getattr(app, "_wired", None) or app._deps
+    assert wired() is sentinel
+    assert wired() is sentinel
+    assert built == [settings]

@@ -49,7 +49,7 @@ from igpub_cli.api.posts import (
 )
 from igpub_cli.api.schedule import RescheduleFailed, cancel_post, reschedule_post
 from igpub_cli.api.tokens import refresh_tokens
-from igpub_cli.api.uploads import check_before_upload, media_file_problems, upload_key
+from igpub_cli.api.uploads import check_before_upload, media_file_problems, plan_file, upload_key
 from igpub_cli.deployment import Deployment
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "load_requests",
     "media_file_problems",
     "only_active_account",
+    "plan_file",
     "post_insights",
     "posts_repo",
     "preflight",

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.request import PostRequest, parse_request
 from igpub.repositories.posts import FINAL, PostRecord
-from igpub_cli.api.checks import check_files, preflight
+from igpub_cli.api.checks import preflight
 from igpub_cli.api.deps import Submission, execution_arn, posts_repo
+from igpub_cli.api.uploads import media_file_problems
 from igpub_cli.deployment import Deployment
 
 Progress = Callable[[str], None]
@@ -35,20 +35,12 @@ def list_posts(dep: Deployment, *, account_id: str | None = None, limit: int = 2
     return posts_repo(dep).recent(account_id=account_id, limit=limit)
 
 
-def upload_media(dep: Deployment, path: Path, *, prefix: str) -> str:
-    """Upload a local file to the media bucket after checking it; returns its key."""
-    check_files([path])
-    data = path.read_bytes()
-    kind = media_check.sniff(data[:65536])
-    problems: list[str] = []
-    if kind == "jpeg":
-        problems = media_check.check_image(data, len(data), role="feed", name=path.name)
-    elif kind in ("mp4", "mov"):
-        problems = media_check.check_video(data[:65536], len(data), role="reel", name=path.name)
-    else:
-        problems = [f"{path.name} is neither a JPEG image nor an MP4/MOV video"]
+def upload_media(dep: Deployment, path: Path, *, prefix: str, kind: str = "image", fit: str = "pad") -> str:
+    """Upload a local file to the media bucket after checking it (igpub prepares what needs it); returns its key."""
+    problems = media_file_problems(path, kind, fit=fit)
     if problems:
         raise RequestInvalid(problems)
+    data = path.read_bytes()
     key = f"{prefix}/{path.name}"
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     dep.client("s3").put_object(Bucket=dep.output("MediaBucketName"), Key=key, Body=data, ContentType=content_type)

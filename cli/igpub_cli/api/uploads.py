@@ -4,12 +4,12 @@ upload, run before any upload (a refused post leaves nothing in the bucket)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from igpub.publishing import media_check
 from igpub.publishing.errors import RequestInvalid
-from igpub.publishing.request import parse_request
-from igpub_cli.api.checks import preflight
+from igpub.publishing.media_check import HEAD_BYTES
+from igpub.publishing.request import infer_media_type, parse_request
+from igpub_cli.api.checks import check_files, preflight
 from igpub_cli.deployment import Deployment
 
 
@@ -18,20 +18,38 @@ def upload_key(path: Path, *, prefix: str) -> str:
     return f"{prefix}/{path.name}"
 
 
-def media_file_problems(path: Path, kind: str = "image") -> list[str]:
-    """What Instagram would refuse in a local file for a post of ``kind`` (format, size, aspect ratio, video
-    layout), read locally."""
+def plan_file(path: Path, *, kind: str = "image", fit: str = "pad", first: tuple[int, int] | None = None,
+              index: int = 0) -> tuple[list[str], list[str], tuple[int, int] | None]:
+    """What igpub will do to a local file before Instagram sees it (igpub.media.plan, from its first bytes):
+    (work, problems, output size when known). Formats, ratios, sizes and codecs igpub fixes are work, not
+    problems; ``fit="refuse"`` keeps an out-of-range ratio a problem."""
+    from igpub.media import plan
+    from igpub.publishing.kinds import KINDS
+
+    check_files([path])
+    spec = KINDS[kind]  # type: ignore[index]
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    if plan.image_facts(head).format in plan.IMAGE_FORMATS:
+        p = plan.plan_image(head, size, role=spec.image_role, fit=fit, first=first if index else None,  # type: ignore[arg-type]
+                            name=path.name)
+    elif plan.video_facts(head).format != "unknown" or infer_media_type(path.name) == "video":
+        p = plan.plan_video(head, size, role=spec.video_role, name=path.name, first=first if index else None,
+                            fit=fit)  # type: ignore[arg-type]
+    else:
+        p = plan.ItemPlan([], [f"{path.name} is neither an image nor a video igpub can read"])
+    return p.work, p.problems, p.out
+
+
+def media_file_problems(path: Path, kind: str = "image", *, fit: str = "pad") -> list[str]:
+    """What igpub cannot make fit in a local file for a post of ``kind`` (not an image or video it reads, a
+    video outside its duration range, with ``fit="refuse"`` a ratio outside the kind's), read locally.
+    Formats, sizes, ratios and codecs igpub fixes are not problems: the MediaFunction prepares them."""
     if not path.is_file():
         return [f"{path}: no such file" if not path.exists() else f"{path}: is a folder, not a file"]
-    data = path.read_bytes()
-    sniffed = media_check.sniff(data[:65536])
-    if sniffed == "jpeg":
-        return media_check.check_image(data, len(data), role="story" if kind == "story" else "feed", name=path.name)
-    if sniffed in ("mp4", "mov"):
-        role: Literal["reel", "story", "carousel"] = (
-            "story" if kind == "story" else "carousel" if kind == "carousel" else "reel")
-        return media_check.check_video(data[:65536], len(data), role=role, name=path.name)
-    return [f"{path.name} is neither a JPEG image nor an MP4/MOV video"]
+    _, problems, _ = plan_file(path, kind=kind, fit=fit)
+    return problems
 
 
 def check_before_upload(dep: Deployment, data: dict[str, Any], files: list[Path]) -> None:
@@ -49,6 +67,6 @@ def check_before_upload(dep: Deployment, data: dict[str, Any], files: list[Path]
     except RequestInvalid as exc:
         problems += [p for p in exc.problems if p not in problems]
     for path in dict.fromkeys(files):
-        problems += media_file_problems(path, str(data.get("kind", "image")))
+        problems += media_file_problems(path, str(data.get("kind", "image")), fit=str(data.get("fit", "pad")))
     if problems:
         raise RequestInvalid(problems)

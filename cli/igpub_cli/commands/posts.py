@@ -34,10 +34,29 @@ def _media(kind: Kind, urls: list[str], files: list[Path], post_id: str) -> list
     return media
 
 
-def _upload(dep: Deployment, files: list[Path], post_id: str) -> None:
+def _upload(dep: Deployment, files: list[Path], post_id: str, *, kind: str = "image", fit: str = "pad") -> None:
     for path in files:
-        key = api.upload_media(dep, path, prefix=f"uploads/{post_id}")
+        key = api.upload_media(dep, path, prefix=f"uploads/{post_id}", kind=kind, fit=fit)
         ui.line(f"uploaded {path} -> s3://{dep.output('MediaBucketName')}/{key}", stderr=True)
+
+
+def _print_plan(kind: Kind, urls: list[str], files: list[Path], *, fit: str, prepare: bool) -> list[str]:
+    """What igpub will do to each file and URL before Instagram sees it (igpub.media.plan); the problems."""
+    problems: list[str] = []
+    first: tuple[int, int] | None = None
+    index = 0
+    for url in urls:
+        ui.line(f"{url.split('?', 1)[0]}: {'fetched and prepared' if prepare else 'sent as it is'}")
+        index += 1
+    for path in files:
+        work, found, out = api.plan_file(path, kind=kind.value, fit=fit, first=first, index=index)
+        if index == 0:
+            first = out
+        index += 1
+        problems += found
+        ui.line(f"{path.name}: {', '.join(work) if work else 'sent as it is'}" if not found else
+                f"{path.name}: refused")
+    return problems
 
 
 def _finish(rec: api.PostRecord) -> None:
@@ -95,6 +114,16 @@ def post(
     max_in_flight: Annotated[int, typer.Option(help="With many requests: how many publish at once.")] = 8,
     no_wait: Annotated[bool, typer.Option("--no-wait", help="Return once the post is submitted; "
                                                             "follow it with `igpub posts`.")] = False,
+    fit: Annotated[str, typer.Option(help="A picture outside the kind's aspect ratio: pad (nothing is lost; "
+                                          "bars filled per --fill), crop (around --focal-point), or refuse.")] = "pad",
+    fill: Annotated[str, typer.Option(help="What fills the bars with --fit pad: blur (a blurred copy of the "
+                                           "picture), white, black, grey or #rrggbb.")] = "blur",
+    focal_point: Annotated[str | None, typer.Option(help="With --fit crop: x,y from the top left (0 to 1), "
+                                                         "e.g. 0.5,0.3; applies to every file.")] = None,
+    prepare: Annotated[bool, typer.Option("--prepare", help="Fetch --url media and prepare them too (https, "
+                                                            "public addresses only).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be done to each file, then "
+                                                            "stop: nothing is uploaded or started.")] = False,
 ) -> None:
     """Publish a post and follow it until it is published or failed.
 
@@ -103,6 +132,14 @@ def post(
     """
     files = file or []
     api.check_files(files)  # before anything is looked up, uploaded or started
+    if fit not in ("pad", "crop", "refuse"):
+        raise api.RequestInvalid([f"--fit {fit!r} must be pad, crop or refuse"])
+    if request is None and (files or url):
+        problems = _print_plan(kind, url or [], files, fit=fit, prepare=prepare)
+        if problems:
+            raise api.RequestInvalid(problems)
+    if dry_run:
+        return
     dep = ui.dep(ctx)
     if request is not None:
         given = [name for name, value in (("--url", url), ("--file", file), ("--caption", caption),
@@ -134,10 +171,14 @@ def post(
         data["media"] = _media(kind, url or [], files, post_id)
         if alt_text and data["media"]:
             data["media"][0]["alt_text"] = alt_text
-        # every check that needs no upload (the request's rules, the account, the pool, the time, each file's
-        # format and size) runs first: a refused post leaves nothing in the bucket
+        data |= {"fit": fit, "fill": fill} | ({"prepare": True} if prepare else {})
+        if focal_point is not None:
+            for item in data["media"]:
+                item["focal_point"] = focal_point
+        # every check that needs no upload (the request's rules, the account, the pool, the time, what igpub
+        # cannot make fit in each file) runs first: a refused post leaves nothing in the bucket
         api.check_before_upload(dep, data, files)
-        _upload(dep, files, post_id)
+        _upload(dep, files, post_id, kind=kind.value, fit=fit)
     sub = api.submit_post(dep, data)
     ui.line(f"post {sub.post_id} started ({sub.execution_arn})")
     if no_wait:
@@ -215,10 +256,15 @@ def posts(
         return
     ui.table(
         None,
-        ["CREATED (UTC)", "POST ID", "KIND", "STATUS", "PUBLISH AT", "PERMALINK OR REASON"],
+        ["CREATED (UTC)", "POST ID", "KIND", "STATUS", "PUBLISH AT", "PERMALINK OR REASON", "MEDIA PREPARED"],
         [(p.created_at[:19].replace("T", " "), p.post_id, p.kind, p.status, _publish_at(p),
-          p.permalink or p.failure_reason or "") for p in found],
+          p.permalink or p.failure_reason or "", _prepared(p)) for p in found],
     )
+
+
+def _prepared(rec: api.PostRecord) -> str:
+    """What igpub did to the post's media (igpub.media): one line per prepared item."""
+    return "\n".join(f"{d['original'].rsplit('/', 1)[-1]}: {d['summary']}" for d in rec.media_prepared)
 
 
 def _publish_at(rec: api.PostRecord) -> str:

@@ -84,6 +84,9 @@ class Settings(BaseModel):
     allow_http_media: bool = False  # only the local stack serves media over plain http
     status_poll_interval_s: int = 5
     max_status_checks: int = 60
+    # CheckContainers polls inside the task for up to this long before handing back to a Wait state: a
+    # sleeping Lambda at 192 MB costs less than the 3 state transitions of each Wait loop (README)
+    status_poll_in_task_s: int = Field(default=20, ge=0, le=40)
 
     # --- Tokens
     refresh_window_days: int = 14

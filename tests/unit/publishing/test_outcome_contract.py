@@ -43,10 +43,9 @@ def test_every_choice_compares_a_known_status() -> None:
 def test_every_status_a_task_returns_is_routed(name: str, step: str, after: dict[str, Any]) -> None:
     returns = STEP_STATUSES[step]  # type: ignore[index]
     routed = {r["StringEquals"] for r in _status_rules(after)}
-    if step == "fail":  # FAILED (the Default) tells igpub.PostFailed and ends failed; the rest end quietly
-        emit = STATES[after["Default"]]
-        assert emit.get("Resource") == "arn:aws:states:::events:putEvents"
-        assert STATES[emit["Next"]]["Type"] == "Fail"
+    if step == "fail":  # FAILED (the Default) ends failed (the fail task itself sent igpub.PostFailed, as
+        # tests/e2e/test_events_e2e.py sees on the stack); the rest end quietly
+        assert STATES[after["Default"]]["Type"] == "Fail"
         assert routed == {s.value for s in returns - {Status.FAILED}}
         for rule in _status_rules(after):
             assert STATES[rule["Next"]]["Type"] == "Succeed", f"{name}: {rule['StringEquals']} ends the execution"
@@ -55,6 +54,17 @@ def test_every_status_a_task_returns_is_routed(name: str, step: str, after: dict
         assert status.value in routed, f"{name} can return {status!r}, which the next Choice routes nowhere"
     assert after["Default"] == "RecordFailure", "failed outcomes go to the Choice's Default"
     assert Status.FAILED not in routed
+
+
+def test_a_published_post_enters_the_first_comment_states_only_with_a_first_comment() -> None:
+    for name, state in STATES.items():
+        if state["Type"] != "Choice":
+            continue
+        for rule in _status_rules(state):
+            if rule["StringEquals"] == Status.PUBLISHED:
+                assert STATES[rule["Next"]]["Type"] == "Succeed", f"{name}: published without a comment ends"
+            if rule["StringEquals"] == Status.PUBLISHED_COMMENT:
+                assert STATES[rule["Next"]].get("Parameters", {}).get("step") == "first_comment", name
 
 
 def test_every_choice_routes_only_what_its_tasks_return() -> None:

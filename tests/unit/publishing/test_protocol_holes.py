@@ -144,7 +144,7 @@ def test_a_recovered_publish_never_takes_another_posts_media(w: World, caption: 
     assert w.run("p1", A, request=w.request(caption))[-1]["status"] == "commented"
     p1 = w.rec("p1").media_id
     w.advance(150)
-    assert workflow.publish(w.deps, "p2", P2)["status"] == "published"
+    assert workflow.publish(w.deps, "p2", P2)["status"] == "published_comment"  # published; its comment is next
     p2 = w.rec("p2")
     assert p1 and p2.media_id != p1  # never the other post's media
     ids = {m["id"] for m in w.media()}

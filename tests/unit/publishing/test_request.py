@@ -367,7 +367,7 @@ def test_parse_request_shape_errors_are_sentences_with_paths() -> None:
     data = {
         "kind": "video",
         "media": [
-            {"url": "https://x.example/a.png"},
+            {"url": "https://x.example/a.txt"},
             {"url": JPG, "key": "a.jpg"},
             {},
             {"url": JPG, "colour": "red", "user_tags": [{"username": "bob", "x": "left"}]},
@@ -382,7 +382,7 @@ def test_parse_request_shape_errors_are_sentences_with_paths() -> None:
     expected = [
         "account_id is required",
         "kind: input should be 'image', 'carousel', 'reel' or 'story' (got 'video')",
-        "media[0]: cannot tell whether 'https://x.example/a.png' is an image or a video",
+        "media[0]: cannot tell whether 'https://x.example/a.txt' is an image or a video",
         "media[1]: give exactly one of url",
         "media[2]: give exactly one of url",
         "media[3].user_tags[0].x: input should be a valid number",
@@ -415,7 +415,10 @@ def test_tokens_cannot_ride_along() -> None:
         ("https://x.example/a.jpeg?X-Amz-Signature=abc.mp4", "image"),
         ("uploads/clip.MOV", "video"),
         ("https://x.example/v.mp4#t=3", "video"),
-        ("uploads/photo.png", None),
+        ("uploads/photo.png", "image"),  # igpub.media converts it
+        ("uploads/IMG_0001.HEIC", "image"),
+        ("https://x.example/clip.webm", "video"),
+        ("uploads/notes.txt", None),
         ("https://x.example/noext", None),
         ("uploads.d/file", None),
         (".jpg", "image"),  # a name that is only an extension is still that kind

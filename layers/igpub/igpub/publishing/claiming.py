@@ -11,36 +11,25 @@ from typing import Any
 from igpub.observability import logger
 from igpub.publishing.deps import Deps, deauthorized
 from igpub.publishing.errors import RequestInvalid
-from igpub.publishing.kinds import KINDS
 from igpub.publishing.outcome import Outcome, Status, failed
 from igpub.publishing.request import PostRequest, parse_request
 from igpub.repositories.posts import PostRecord, PostStatus, iso
 
 
-def _check_bucket_media(deps: Deps, req: PostRequest) -> list[str]:
-    from igpub.publishing import media_check  # only prepare reads media: other steps' cold starts skip it
+def _check_bucket_media(deps: Deps, req: PostRequest) -> tuple[list[str], bool]:
+    """Problems with the bucket's media, and whether any item needs preparing (igpub.media.prepare.plan_post:
+    formats, ratios and sizes igpub fixes are work for the MediaFunction, not problems)."""
+    from igpub.media.prepare import plan_post  # only prepare reads media: other steps' cold starts skip it
 
-    problems: list[str] = []
-    spec = KINDS[req.kind]
-    for item in req.media:
-        if not item.key:
-            continue
-        peek = deps.media.peek(item.key)
-        if peek is None:
-            problems.append(f"{item.key}: no such file in the media bucket {deps.media.bucket}")
-            continue
-        if item.type == "image":
-            problems += media_check.check_image(peek.head, peek.size, role=spec.image_role, name=item.key)
-        else:
-            problems += media_check.check_video(peek.head, peek.size, role=spec.video_role, name=item.key)
-    return problems
+    problems, work = plan_post(lambda key: deps.media.peek(key), req)
+    return problems, any(work)
 
 
 def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str) -> Outcome:
     now = deps.clock()
     try:
         req = parse_request(request, allow_http=deps.settings.allow_http_media)
-        problems = _check_bucket_media(deps, req)
+        problems, media_work = _check_bucket_media(deps, req)
         if problems:
             raise RequestInvalid(problems)
     except RequestInvalid as exc:
@@ -82,10 +71,13 @@ def prepare(deps: Deps, post_id: str, request: dict[str, Any], execution_id: str
         return _duplicate(post_id, rec)
     if problem:
         return problem
+    then: Outcome = {"status": Status.READY}
     if scheduled and req.publish_at is not None:
         at = datetime.fromtimestamp(math.ceil(req.publish_at.timestamp()), UTC)  # whole seconds, never early
-        return {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    return {"status": Status.READY}
+        then = {"status": Status.SCHEDULED, "publish_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if media_work:  # the MediaFunction prepares the media first, then answers ``then`` (igpub.media.prepare)
+        return {"status": Status.PREPARE_MEDIA, "then": dict(then)}
+    return then
 
 
 def _duplicate(post_id: str, rec: PostRecord) -> Outcome:

@@ -11,7 +11,7 @@ from typing import Any
 from igpub.accounts import Account
 from igpub.instagram.errors import AuthError, InstagramError, RateLimitedError, TransientError
 from igpub.instagram.models import ContainerStatus
-from igpub.observability import count_total, logger, metrics
+from igpub.observability import count_total, logger
 from igpub.publishing.deps import Deps, deauthorized
 from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.repositories.accounts import StaleTokenVersion
@@ -188,8 +188,6 @@ def fail(
                 break
             rec = again
             continue
-        metrics.add_dimension(name="kind", value=rec.kind)
-        metrics.add_metric(name="PostsFailed", unit="Count", value=1)
         count_total("PostsFailedTotal")  # all kinds in one series: the PostsFailedAlarm reads it
         logger.info("post failed", extra={"post_id": post_id, "code": code, "may_be_live": live})
         # every key is always there: the state machine's igpub.PostFailed event reads them

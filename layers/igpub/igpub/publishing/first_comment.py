@@ -34,7 +34,7 @@ from igpub.instagram.errors import (
     RateLimitedError,
     TransientError,
 )
-from igpub.observability import logger, metrics
+from igpub.observability import logger
 from igpub.publishing.outcome import Outcome, Status, wait
 from igpub.repositories.accounts import AccountRepository
 from igpub.repositories.posts import PostRecord, PostRepository
@@ -73,7 +73,6 @@ def _done(rec: PostRecord) -> Outcome:
 
 
 def _record(deps: Deps, rec: PostRecord, status: str, **fields: Any) -> PostRecord:
-    metrics.add_metric(name="FirstComment" + status.capitalize(), unit="Count", value=1)
     logger.info("first comment " + status, extra={"post_id": rec.post_id, **fields})
     remove = ("first_comment_reason",) if status == "posted" else ()
     return deps.posts.update(rec.post_id, deps.clock(), remove=remove, first_comment_status=status, **fields)

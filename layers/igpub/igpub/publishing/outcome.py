@@ -21,6 +21,7 @@ class Status(StrEnum):
     READY = "ready"  # valid and claimed: create the containers now
     SCHEDULED = "scheduled"  # valid and claimed: wait until publish_at first
     DUPLICATE = "duplicate"  # another execution owns this post id (any step: this execution ends, changing nothing)
+    PREPARE_MEDIA = "prepare_media"  # media need preparing (igpub.media): PrepareMedia, which then answers `then`
     # CreateContainers / CheckContainers
     FINISHED = "finished"  # every container is FINISHED: publish
     IN_PROGRESS = "in_progress"  # Instagram is still processing: poll again after wait_s
@@ -30,6 +31,8 @@ class Status(StrEnum):
     RESCHEDULED = "rescheduled"  # igpub reschedule handed the post to another execution before this claimed it
     # Publish
     PUBLISHED = "published"
+    PUBLISHED_COMMENT = "published_comment"  # published; its first comment is next (FirstComment)
+    PUBLISH_RATE_LIMITED = "publish_rate_limited"  # the inline publish hit a rate limit: wait_s, then Publish
     NOT_READY = "not_ready"  # media_publish says the container is not ready: poll it again
     QUOTA_FULL = "quota_full"  # the 24 h publishing quota is used up: wait for a slot
     VERIFY = "verify"  # an earlier attempt's fate is unknown (or one runs now): publish again after wait_s
@@ -41,21 +44,30 @@ class Status(StrEnum):
     FAILED = "failed"  # reason/code say why; the Choice states' Default records it
 
 
-Step = Literal["prepare", "create", "check", "publish", "first_comment", "fail"]
+Step = Literal["prepare", "media", "create", "check", "publish", "first_comment", "fail"]
+
+# The create and check tasks publish in the same invocation once every container is FINISHED (the publisher's
+# handler, functions/publisher/app.py): they can answer what the publish step answers.
+# (its RATE_LIMITED comes back as PUBLISH_RATE_LIMITED: the check's own RATE_LIMITED means "check again")
+INLINE_PUBLISH = frozenset({Status.PUBLISHED, Status.PUBLISHED_COMMENT, Status.NOT_READY, Status.QUOTA_FULL,
+                            Status.VERIFY, Status.RECREATE, Status.DUPLICATE, Status.CANCELLED,
+                            Status.PUBLISH_RATE_LIMITED})
 
 # What each task can answer. FAILED always goes to the Choice's Default (RecordFailure).
 STEP_STATUSES: dict[Step, frozenset[Status]] = {
-    "prepare": frozenset({Status.READY, Status.SCHEDULED, Status.DUPLICATE, Status.FAILED}),
+    "prepare": frozenset({Status.READY, Status.SCHEDULED, Status.DUPLICATE, Status.PREPARE_MEDIA, Status.FAILED}),
+    "media": frozenset({Status.READY, Status.SCHEDULED, Status.FAILED}),
     "create": frozenset(
         {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.RETRY_CREATE, Status.CANCELLED,
          Status.RESCHEDULED, Status.FAILED}
-    ),
+    ) | INLINE_PUBLISH,
     "check": frozenset(
         {Status.FINISHED, Status.IN_PROGRESS, Status.RATE_LIMITED, Status.DUPLICATE, Status.CANCELLED, Status.FAILED}
-    ),
+    ) | INLINE_PUBLISH,
     "publish": frozenset(
         {
             Status.PUBLISHED,
+            Status.PUBLISHED_COMMENT,
             Status.NOT_READY,
             Status.QUOTA_FULL,
             Status.RATE_LIMITED,
@@ -90,6 +102,7 @@ class Outcome(TypedDict, total=False):
     quota_total: int | None  # QUOTA_FULL: the account's quota, when Instagram said
     first_comment_status: str  # COMMENTED: posted | failed | none
     first_comment_id: str | None  # COMMENTED (posted)
+    then: dict[str, object]  # PREPARE_MEDIA: what PrepareMedia answers once the media are prepared (READY/SCHEDULED)
 
 
 def failed(reason: str, code: str = "failed") -> Outcome:

@@ -23,7 +23,7 @@ from igpub.instagram.errors import (
     RateLimitedError,
     TransientError,
 )
-from igpub.observability import logger, metrics
+from igpub.observability import logger
 from igpub.publishing.deps import Deps, load, usable
 from igpub.publishing.failures import container_failure, error_outcome, expired, transient
 from igpub.publishing.outcome import Outcome, Status, failed, wait
@@ -259,18 +259,16 @@ def _record_published(
             logger.info("permalink not available yet", extra={"code": exc.code})
         if permalink:
             rec = deps.posts.update(rec.post_id, deps.clock(), permalink=permalink)
-    metrics.add_dimension(name="kind", value=req.kind)
-    metrics.add_metric(name="PostsPublished", unit="Count", value=1)
-    metrics.add_metric(name="StatusChecksPerPost", unit="Count", value=rec.status_checks)
-    metrics.add_metric(name="SecondsToPublish", unit="Seconds", value=max(0.0, now - rec.started_at))
     logger.info("published", extra={"post_id": rec.post_id, "media_id": media_id, "recovered": recovered})
     return _published_outcome(rec)
 
 
 def _published_outcome(rec: PostRecord) -> Outcome:
     # account_id and kind feed the state machine's igpub.PostPublished event
+    # a first comment still to post (or whose attempt must be checked) sends the execution to FirstComment
+    status = Status.PUBLISHED_COMMENT if rec.first_comment_status == "pending" else Status.PUBLISHED
     return {
-        "status": Status.PUBLISHED, "media_id": rec.media_id, "permalink": rec.permalink,
+        "status": status, "media_id": rec.media_id, "permalink": rec.permalink,
         "account_id": rec.account_id, "kind": rec.kind,
     }
 

@@ -78,7 +78,12 @@ _EXTENSIONS: dict[str, MediaType] = {
     ".jpeg": "image",
     ".mp4": "video",
     ".mov": "video",
+    # igpub.media prepares these (bucket keys, --file, and URLs with prepare: true)
+    **dict.fromkeys((".png", ".webp", ".heic", ".heif", ".gif", ".tif", ".tiff", ".avif", ".bmp"), "image"),
+    **dict.fromkeys((".webm", ".mkv", ".m4v", ".avi"), "video"),
 }
+_INSTAGRAM_EXTENSIONS = (".jpg", ".jpeg", ".mp4", ".mov")  # what Instagram fetches as it is
+_FILL_RE = re.compile(r"blur|#[0-9a-fA-F]{6}|white|black|gr[ae]y")
 _CLIENT_POST_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _USERNAME_RE = re.compile(r"[A-Za-z0-9._]{1,30}")
 
@@ -120,6 +125,7 @@ class MediaItem(BaseModel):
     type: MediaType
     alt_text: str | None = None
     user_tags: list[UserTag] = Field(default_factory=list)
+    focal_point: str | None = None  # "x,y" (0..1 from the top left): where fit "crop" centres (igpub.media)
 
     @model_validator(mode="before")
     @classmethod
@@ -141,7 +147,7 @@ class MediaItem(BaseModel):
                     raise PydanticCustomError(
                         "media_type_unknown",
                         "cannot tell whether '{location}' is an image or a video from its extension "
-                        '(.jpg/.jpeg or .mp4/.mov); set "type" to "image" or "video"',
+                        '(.jpg/.jpeg/.png/.heic... or .mp4/.mov/.webm...); set "type" to "image" or "video"',
                         {"location": location},
                     )
                 data = {**data, "type": inferred}
@@ -173,6 +179,12 @@ class PostRequest(BaseModel):
     # hashtags_in="first_comment" the pool's hashtags go into it instead of the caption.
     first_comment: str | None = None
     hashtags_in: Literal["caption", "first_comment"] = "caption"
+    # igpub.media: how a picture outside the kind's aspect ratio is fitted (pad, the default, loses nothing;
+    # crop keeps the focal point; refuse fails the post as before); what fills the bars when padding (blur, or
+    # a colour #rrggbb / white / black / grey); and whether media given by URL are fetched and prepared too.
+    fit: Literal["pad", "crop", "refuse"] = "pad"
+    fill: str = "blur"
+    prepare: bool = False
 
     @field_validator("publish_at")
     @classmethod
@@ -264,6 +276,9 @@ def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
         where = f"media[{i}]"
         if item.url is not None:
             problems += _check_url(f"{where}.url", item.url, allow_http=allow_http)
+            problems += _check_url_format(where, item.url, prepare=req.prepare)
+        if item.focal_point is not None:
+            problems += _check_focal_point(where, item.focal_point, fit=req.fit)
         if item.key is not None:
             if not item.key.strip():
                 problems.append(f"{where}.key is empty")
@@ -289,6 +304,29 @@ def _check_media_items(req: PostRequest, *, allow_http: bool) -> list[str]:
             else:
                 problems += _check_user_tags(f"{where}.user_tags", item.user_tags, position_required=True)
     return problems
+
+
+def _check_url_format(where: str, url: str, *, prepare: bool) -> list[str]:
+    """A URL Instagram would fetch as it is must be a JPEG/MP4/MOV, unless igpub prepares it (prepare: true)."""
+    path = urlsplit(url).path.lower()
+    dot = path.rfind(".")
+    ext = path[dot:] if dot >= 0 and "/" not in path[dot:] else ""
+    if not prepare and ext in _EXTENSIONS and ext not in _INSTAGRAM_EXTENSIONS:
+        return [
+            f"{where}.url is a {ext[1:].upper()} file, which Instagram does not take; "
+            "set prepare: true and igpub converts it"
+        ]
+    return []
+
+
+def _check_focal_point(where: str, text: str, *, fit: str) -> list[str]:
+    from igpub.media.plan import parse_focal_point
+
+    try:
+        parse_focal_point(text)
+    except ValueError as exc:
+        return [f"{where}.{exc}"]
+    return [] if fit == "crop" else [f'{where}.focal_point is used by fit "crop" only (fit is "{fit}")']
 
 
 def _check_caption(req: PostRequest) -> list[str]:
@@ -378,6 +416,8 @@ def _check_post_fields(req: PostRequest, *, allow_http: bool) -> list[str]:
     if req.client_post_id is not None and not _CLIENT_POST_ID_RE.fullmatch(req.client_post_id):
         problems.append(f"client_post_id {req.client_post_id!r} must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -")
 
+    if not _FILL_RE.fullmatch(req.fill):
+        problems.append(f"fill {req.fill!r} must be blur, a colour #rrggbb, white, black or grey")
     if req.hashtag_count is not None and not 0 <= req.hashtag_count <= HASHTAG_COUNT_MAX:
         problems.append(f"hashtag_count is {req.hashtag_count}; it must be between 0 and {HASHTAG_COUNT_MAX}")
     if not spec.caption and (req.hashtag_pool is not None or req.hashtag_count):

@@ -60,6 +60,10 @@ class EventPublisher:
         """Any igpub event (e.g. ``igpub.AccountDeauthorized``); never a token in ``detail``."""
         self._put(detail_type, detail, resources=[])
 
+    def post_outcome(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """``igpub.PostPublished`` / ``igpub.PostFailed``, sent by the publisher task that knows the outcome."""
+        self._put(detail_type, detail, resources=[])
+
     def _put(self, detail_type: str, detail: dict[str, Any], *, resources: list[str]) -> None:
         resp = self.client.put_events(
             Entries=[{

@@ -53,3 +53,16 @@ class MediaStore:
 
     def upload(self, key: str, data: bytes, content_type: str) -> None:
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+
+    # ---- igpub.media.prepare (the MediaFunction): originals in, renditions out, next to each other
+
+    def read(self, key: str) -> bytes:
+        """The whole object (an image: at most tens of MB)."""
+        return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def download(self, key: str, path: str) -> None:
+        """The object into a file (a video: streamed to ephemeral storage, not held in memory)."""
+        self.client.download_file(self.bucket, key, path)
+
+    def upload_file(self, key: str, path: str, content_type: str) -> None:
+        self.client.upload_file(path, self.bucket, key, ExtraArgs={"ContentType": content_type})

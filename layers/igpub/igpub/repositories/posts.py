@@ -80,6 +80,9 @@ class PostRecord(BaseModel):
     first_comment_attempted_at: int | None = None
     first_comment_attempts: int = 0
     first_comment_unknown_at: int | None = None  # when a comment create ended without an answer
+    # igpub.media.prepare: one entry per prepared item {index, original, rendition, summary} (the original
+    # key is kept; request.media[index] then names the rendition)
+    media_prepared: list[dict[str, Any]] = Field(default_factory=list)
     created_at: str
     updated_at: str
     started_at: int
@@ -275,6 +278,15 @@ class PostRepository(aws.TableRepository):
             cond += " AND NOT #st IN (" + ", ".join(f":u{i}" for i in range(len(unless))) + ")"
         try:
             return self.update(post_id, now, remove=remove, _condition=(cond, values), status=status, **fields)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        raise NotOwner(post_id, execution_id)
+
+    def update_owned(self, post_id: str, now: float, execution_id: str, **fields: Any) -> PostRecord:
+        """Write ``fields`` (no status) only while the post belongs to ``execution_id``. Raises NotOwner."""
+        try:
+            return self.update(post_id, now, _condition=("execution_id = :owner", {":owner": execution_id}), **fields)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
