@@ -6,7 +6,7 @@ export AWS_ACCESS_KEY_ID ?= test
 export AWS_SECRET_ACCESS_KEY ?= test
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: venv up down deploy status demo test test-fast lint checkov typecheck unit stack-tests bench chaos burst burst-model mutation validate clean invoke api lambda lambda-image
+.PHONY: venv up down deploy status demo test test-fast lint checkov typecheck unit stack-tests bench chaos burst burst-model mutation model validate clean invoke api lambda lambda-image
 
 venv: $(VENV)/.installed
 
@@ -90,8 +90,11 @@ burst: venv         ## the 9 o'clock burst: N posts over M accounts, one publish
 burst-model: venv   ## the burst at 1,000-100,000 posts, simulated against AWS's quotas (offline, ~1 min)
 	$(PY) -m bench.burst_model $(BURST_MODEL_ARGS)
 
-mutation: venv      ## mutation run over the error table and the request validation (offline, ~30 min)
-	$(PY) -m bench.mutation
+mutation: venv      ## mutation run: the error table, the request validation, the publish protocol (offline; MUTATION_ARGS)
+	$(PY) -m bench.mutation $(MUTATION_ARGS)
+
+model: venv         ## the publish protocol's model-based test, long (offline; EXAMPLES=20000 by default)
+	IGPUB_MODEL_EXAMPLES=$(or $(EXAMPLES),20000) $(VENV)/bin/pytest tests/unit/publishing/test_protocol_model.py -q -p no:logging
 
 clean: down
 	rm -rf .aws-sam .run .pytest_cache .mypy_cache .ruff_cache

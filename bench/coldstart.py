@@ -205,7 +205,8 @@ def runtime_deps() -> Path:
 
 
 def functions() -> list[str]:
-    return sorted(p.name for p in BUILD.glob("*Function")) if BUILD.exists() else []
+    # the functions with a sample event here (MetaCallbacksFunction and DataDeletionFunction are not measured yet)
+    return sorted(p.name for p in BUILD.glob("*Function") if p.name in SAMPLE_EVENTS) if BUILD.exists() else []
 
 
 def function_env(dep: Any, logical: str) -> dict[str, str]:

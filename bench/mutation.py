@@ -14,6 +14,7 @@ process forked from a parent that has already imported the heavy libraries (pyda
     python -m bench.mutation                       # every mutant of every target
     python -m bench.mutation --sample 150 --seed 1  # a seeded sample
     python -m bench.mutation --target errors --list  # print the mutants, run nothing
+    python -m bench.mutation --target publish --mutant 12 --mutant 40  # only these (indexes from --list)
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "layers" / "igpub" / "igpub"
 
+# The fast tests of the publish protocol (no stack): its unit tests first (they kill most mutants in seconds),
+# then the model's fixed scenarios, then the model-based test (tests/unit/publishing/test_protocol_model.py:
+# Hypothesis, derandomized, IGPUB_MODEL_EXAMPLES examples; the run sets MODEL_EXAMPLES below unless given).
+_MODEL_FILES = ["tests/unit/publishing/test_protocol_examples.py", "tests/unit/publishing/test_protocol_model.py"]
+PROTOCOL_TESTS = [
+    *sorted(
+        str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "unit" / "publishing").glob("test_*.py")
+        if str(p.relative_to(ROOT)) not in _MODEL_FILES
+    ),
+    "tests/unit/test_aws_transient.py",
+    *_MODEL_FILES,
+]
+MODEL_EXAMPLES = "15"
+
 # target name -> (file inside the package, the tests that guard it)
 TARGETS: dict[str, tuple[str, list[str]]] = {
     "errors": (
@@ -46,6 +61,12 @@ TARGETS: dict[str, tuple[str, list[str]]] = {
         ["tests/unit/instagram/test_ig_errors.py", "tests/unit/instagram/test_ig_client.py"],
     ),
     "request": ("publishing/request.py", ["tests/unit/publishing/test_request.py"]),
+    # the publish protocol (issue 18): its unit tests first (fast kills), the model-based test last
+    "publish": ("publishing/publish.py", PROTOCOL_TESTS),
+    "claiming": ("publishing/claiming.py", PROTOCOL_TESTS),
+    "first_comment": ("publishing/first_comment.py", PROTOCOL_TESTS),
+    "failures": ("publishing/failures.py", PROTOCOL_TESTS),
+    "polling": ("publishing/polling.py", PROTOCOL_TESTS),
 }
 
 # An exception class and the neighbour a mutant turns it into (each swap flips what igpub does).
@@ -150,7 +171,9 @@ def _sites(tree: ast.Module) -> Iterator[tuple[str, int, ast.AST, str]]:
             yield "boolop", line, node, f"{type(node.op).__name__} -> {'Or' if isinstance(node.op, ast.And) else 'And'}"
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             yield "not", line, node, "drop `not`"
-        elif isinstance(node, ast.Tuple | ast.Set | ast.List) and len(node.elts) > 1 and isinstance(node.ctx, ast.Load):
+        elif isinstance(node, ast.Tuple | ast.Set | ast.List) and len(node.elts) > 1 and isinstance(
+            getattr(node, "ctx", ast.Load()), ast.Load  # a set literal has no ctx
+        ):
             for i, elt in enumerate(node.elts):
                 if isinstance(elt, ast.Constant | ast.Call | ast.UnaryOp | ast.Attribute):
                     yield f"drop:{i}", getattr(elt, "lineno", line), node, f"drop element {ast.unparse(elt)[:60]}"
@@ -235,6 +258,7 @@ def _run_child(mutant: Mutant, workdir: Path) -> int:
     shutil.copytree(PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     (pkg / TARGETS[mutant.target][0]).write_text(mutant.source)
     sys.dont_write_bytecode = True
+    os.environ.setdefault("IGPUB_MODEL_EXAMPLES", MODEL_EXAMPLES)
     os.chdir(ROOT)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -288,6 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=120.0)
     ap.add_argument("--list", action="store_true", help="print the mutants and exit")
+    ap.add_argument("--mutant", type=int, action="append", help="run only these mutant indexes (see --list)")
     ap.add_argument("--json", type=Path, default=ROOT / "mutation-results.json")
     args = ap.parse_args(argv)
 
@@ -300,9 +325,11 @@ def main(argv: list[str] | None = None) -> int:
         total = len(batch)
         if args.sample and args.sample < total:
             batch = sorted(rng.sample(batch, args.sample), key=lambda m: m.index)
+        if args.mutant:
+            batch = [m for m in batch if m.index in args.mutant]
         if args.list:
             for m in batch:
-                print(f"{target}:{m.line}: {m.what}")
+                print(f"{target}:{m.line}: {m.what}  [#{m.index}]")
             continue
         print(f"{target}: {len(batch)} of {total} mutants ({TARGETS[target][0]})", flush=True)
         started = time.monotonic()
@@ -313,14 +340,14 @@ def main(argv: list[str] | None = None) -> int:
         score = 100.0 * killed / len(batch) if batch else 100.0
         print(f"{target}: killed {killed} of {len(batch)} ({score:.1f} %) in {time.monotonic() - started:.0f} s")
         for m in survivors:
-            print(f"  SURVIVED {TARGETS[target][0]}:{m.line}: {m.what}")
+            print(f"  SURVIVED {TARGETS[target][0]}:{m.line}: {m.what}  [#{m.index}]")
         report["targets"][target] = {  # type: ignore[index]
             "file": TARGETS[target][0],
             "mutants": total,
             "run": len(batch),
             "killed": killed,
             "score_pct": round(score, 1),
-            "survivors": [{"line": m.line, "what": m.what} for m in survivors],
+            "survivors": [{"line": m.line, "what": m.what, "index": m.index} for m in survivors],
         }
     if not args.list:
         args.json.write_text(json.dumps(report, indent=2) + "\n")

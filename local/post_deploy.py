@@ -38,12 +38,19 @@ STACK = "igpub-local"
 ARTIFACT_BUCKET = "igpub-sam-artifacts"
 LOCAL_APP_SECRET = "local-app-secret"  # noqa: S105 - the fake Instagram's default app secret, not a real one
 LOCAL_FB_APP_SECRET = "local-fb-app-secret"  # noqa: S105 - the fake's
+FAKE_CALLBACK_URLS = {
+    "deauthorize_callback_url": "DeauthorizeCallbackUrl",
+    "data_deletion_callback_url": "DataDeletionRequestUrl",
+    "fb_deauthorize_callback_url": "FacebookDeauthorizeCallbackUrl",
+    "fb_data_deletion_callback_url": "FacebookDataDeletionRequestUrl",
+}
 TTL_ATTRIBUTES = {
     "OAuthStatesTableName": "expires_at",
     "UsageTableName": "expires_at",
     "IdempotencyTableName": "expiration",
     "WebhookEventsTableName": "expires_at",
     "InvitesTableName": "expires_at",
+    "DeletionRequestsTableName": "expires_at",
 }
 
 
@@ -160,6 +167,8 @@ def post(endpoint: str, fake: str, out: Path) -> None:
         # the fake's app-level webhooks subscription: igpub's callback and its verify token
         verify_token = sm.get_secret_value(SecretId=outputs["WebhookVerifyTokenArn"])["SecretString"]
         fake_config |= {"webhook_callback_url": outputs["WebhookCallbackUrl"], "webhook_verify_token": verify_token}
+    # Meta's deauthorize and data deletion callbacks, as registered in the App Dashboard
+    fake_config |= {k: outputs[v] for k, v in FAKE_CALLBACK_URLS.items() if v in outputs}
     try:
         httpx.post(f"{fake}/_fake/config", json=fake_config, timeout=5)
     except httpx.HTTPError as exc:

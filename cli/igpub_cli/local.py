@@ -101,6 +101,16 @@ class FakeInstagram:
     def user_settings(self, user_id: str, **values: Any) -> Any:
         return self._ok(self.http.post(f"/_fake/users/{user_id}/settings", json=values))
 
+    # Meta's deauthorize and data deletion callbacks (local/fakeig/deauth.py)
+    def remove_app(self, user: str, **options: Any) -> Any:
+        """The person removes the app: their tokens answer 190 from now on, then the deauthorize callback
+        is POSTed. Options: login, signature (valid|wrong_secret|missing), algorithm, tamper, id, revoke."""
+        return self._ok(self.http.post(f"/_fake/users/{user}/remove-app", json=options, timeout=60))
+
+    def request_deletion(self, user: str, **options: Any) -> Any:
+        """The person asks for their data to be deleted: the data deletion callback is POSTed."""
+        return self._ok(self.http.post(f"/_fake/users/{user}/request-deletion", json=options, timeout=60))
+
     def cdn(self, path: str, **params: Any) -> str:
         return f"{self.base_url}/cdn/{path}" + (f"?{urlencode(params)}" if params else "")
 

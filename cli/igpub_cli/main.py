@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from igpub.hashtags import InvalidInput
 from igpub.publishing.errors import RequestInvalid
 from igpub_cli import hashtags, ui
-from igpub_cli.commands import accounts, alarms, connect, engagement, posts, schedule
+from igpub_cli.commands import accounts, alarms, connect, disconnect, engagement, posts, schedule
 from igpub_cli.deployment import DeploymentNotFound
 
 app = typer.Typer(
@@ -54,6 +54,7 @@ def _globals(
 
 app.command("connect")(connect.connect)
 app.command("accounts")(accounts.accounts)
+app.command("disconnect")(disconnect.disconnect)
 app.command("refresh")(accounts.refresh)
 app.command("post")(posts.post)
 app.command("posts")(posts.posts)

@@ -197,6 +197,20 @@ class FakeConfig(BaseModel):
     # UNCONFIRMED shape of a mention on IG Login: a `comments` change (default) or a `mentions` change.
     mention_field: Literal["comments", "mentions"] = "comments"
 
+    # --- deauthorize and data deletion callbacks (https://developers.facebook.com/docs/apps/delete-data)
+    # The URLs registered in the App Dashboard (Instagram: Business login settings; Facebook Login > Settings).
+    deauthorize_callback_url: str = ""
+    data_deletion_callback_url: str = ""
+    fb_deauthorize_callback_url: str = ""
+    fb_data_deletion_callback_url: str = ""
+    # UNCONFIRMED which secret signs an Instagram Login app's signed_request: the Instagram app secret
+    # ("instagram") or the Meta app secret ("meta"). Facebook Login's are signed with the Meta app secret.
+    signed_request_secret: Literal["instagram", "meta"] = "instagram"  # noqa: S105 (which secret, not one)
+    # UNCONFIRMED which id an Instagram Login signed_request carries as user_id: the account's user_id (the
+    # IG professional account id) or the app-scoped id of /me ("id").
+    signed_request_id: Literal["user_id", "id"] = "user_id"
+    signed_request_timeout_seconds: float = 15.0
+
 
 def merge_config(current: FakeConfig, patch: dict[str, Any]) -> FakeConfig:
     """Return a new config with ``patch`` merged in (nested dicts merged, not replaced)."""

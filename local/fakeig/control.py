@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from fakeig import comments, containers, media, webhooks
+from fakeig import comments, containers, deauth, media, webhooks
 from fakeig.config import merge_config
 from fakeig.faults import FaultRule
 from fakeig.http import Request, Response
@@ -54,6 +54,14 @@ def _media(app: FakeState, media_id: str) -> Media:
     if item is None or item.deleted:
         raise ControlError(f"unknown media {media_id}", 404)
     return item
+
+
+def _callback(app: FakeState, user: IGUser, action: str, req: Request) -> Response:
+    opts = deauth.CallbackOptions.model_validate(_body(req) or {})
+    try:
+        return Response.json(deauth.send(app, user, action, opts))  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ControlError(str(exc)) from None
 
 
 def _handle(app: FakeState, req: Request) -> Response:
@@ -113,6 +121,12 @@ def _handle(app: FakeState, req: Request) -> Response:
                         tok.revoked_at = now
                         count += 1
                 return Response.json({"revoked": count, "subcode": subcode})
+            case ["users", key, "remove-app"] if m == "POST":
+                # The person removes the app (Settings > Apps and websites): tokens revoked, deauthorize callback.
+                return _callback(app, _user(app, key), "deauthorize", req)
+            case ["users", key, "request-deletion"] if m == "POST":
+                # The person asks for their data to be deleted: the data deletion callback.
+                return _callback(app, _user(app, key), "data_deletion", req)
             case ["tokens"] if m == "GET":
                 return Response.json({"data": [t.public(now) for t in store.tokens.values()]})
             case ["tokens", "age"] if m == "POST":

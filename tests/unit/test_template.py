@@ -36,7 +36,8 @@ DISPOSABLE = {
     "InvitesTable": "connect invites: an unused one is simply issued again",
     "AlarmTopicKey": "encrypts alarm notifications, which are delivered at once: no data at rest depends on it",
 }
-MUST_RETAIN = {"TokenKey", "AppSecret", "FacebookAppSecret", "AccountsTable", "PostsTable", "HashtagsTable"}
+MUST_RETAIN = {"TokenKey", "AppSecret", "FacebookAppSecret", "AccountsTable", "PostsTable", "HashtagsTable",
+               "DeletionRequestsTable"}
 # Data nobody can recreate: point-in-time recovery on.
 NEEDS_PITR = {"AccountsTable", "PostsTable", "HashtagsTable"}
 
@@ -269,3 +270,23 @@ def test_every_checkov_skip_gives_its_reason(resources: dict[str, dict[str, Any]
     for name, skip in skips:
         assert str(skip.get("id", "")).startswith("CKV_"), (name, skip)
         assert len(str(skip.get("comment", ""))) >= 30, f"{name}: {skip['id']} skipped without a reason"
+
+
+def test_the_public_callbacks_cannot_delete_data_and_the_deletion_has_no_route(
+    resources: dict[str, dict[str, Any]],
+) -> None:
+    """Meta's callbacks answer the internet: they may deauthorize and record requests, never delete a
+    person's data (DataDeletionFunction does, invoked, never behind a route). No wildcard resource."""
+    callbacks = resources["MetaCallbacksFunction"]["Properties"]
+    statements = [st for p in callbacks["Policies"] if "Statement" in p for st in p["Statement"]]
+    for st in statements:
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        assert st["Resource"] != "*", st["Sid"]
+        if "dynamodb:DeleteItem" in actions:
+            assert st["Resource"] == {"!GetAtt": "HashtagsTable.Arn"}, st["Sid"]  # the Facebook connection only
+        assert not {"s3:DeleteObject", "dynamodb:PutItem"} & set(actions) or st["Sid"] == "DeletionRequests"
+    assert "Events" not in resources["DataDeletionFunction"]["Properties"]
+    paths = {e["Properties"]["Path"] for e in callbacks["Events"].values()}
+    assert paths == {"/instagram/deauthorize", "/instagram/data-deletion", "/instagram/data-deletion/status",
+                     "/facebook/deauthorize", "/facebook/data-deletion"}
+    assert all(e["Type"] == "Api" for e in callbacks["Events"].values())  # REST routes (HttpApi: none locally)

@@ -12,23 +12,51 @@ from igpub_cli import api, ui
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def accounts(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """List the connected Instagram accounts, their status and when their token expires."""
+def accounts(
+    ctx: typer.Context,
+    as_json: JsonOption = False,
+    deleted_too: Annotated[bool, typer.Option(
+        "--deleted", help="With --json: also the data deletion requests on record (the table always shows them)."
+    )] = False,
+) -> None:
+    """List the connected Instagram accounts, their status and when their token expires; deauthorized
+    accounts (their data kept until deleted) and data deletion requests (by confirmation code) too."""
     dep = ui.dep(ctx)
     now = time.time()
     found = api.list_accounts(dep)
+    deleted = _deletions(dep) if deleted_too or not as_json else []
     if as_json:
-        ui.print_json([{**a.model_dump(mode="json"), "days_until_expiry": a.days_left(now)} for a in found])
+        ui.print_json([{**a.model_dump(mode="json"), "days_until_expiry": a.days_left(now)} for a in found]
+                      + [{"account_id": None, "username": None, "status": "data_deleted" if d.status == "done"
+                          else f"deletion_{d.status}", "confirmation_code": d.code, "source": d.source,
+                          "requested_at": d.requested_at, "completed_at": d.completed_at} for d in deleted])
         return
-    if not found:
+    if not found and not deleted:
         ui.line("No accounts connected yet. Run `igpub connect` and open the URL.")
         return
     ui.table(
         None,
         ["USERNAME", "ACCOUNT ID", "STATUS", ">TOKEN EXPIRES IN", "NOTE"],
-        [(f"@{a.username}", a.account_id, a.status, f"{a.days_left(now):.1f} d", a.reauth_reason or "")
-         for a in found],
+        [(f"@{a.username}", a.account_id, a.status,
+          "-" if a.status == "deauthorized" else f"{a.days_left(now):.1f} d", _note(a)) for a in found]
+        + [("(deleted)", "-", "data deleted" if d.status == "done" else f"deletion {d.status}", "-",
+            f"code {d.code}, {d.source}, {_when(d.completed_at or d.requested_at)}") for d in deleted],
     )
+
+
+def _note(a: Any) -> str:
+    if a.status == "deauthorized":
+        return f"by {a.deauthorized_by} at {(a.deauthorized_at or '')[:16]}; data kept until deleted"
+    return str(a.reauth_reason or "")
+
+
+def _deletions(dep: Any) -> list[Any]:
+    """Data deletion requests still on record (older deployments have no such table: none)."""
+    if "DeletionRequestsTableName" not in dep.outputs:
+        return []
+    from igpub_cli.disconnect import deletion_requests
+
+    return deletion_requests(dep)
 
 
 def _when(epoch: Any) -> str:

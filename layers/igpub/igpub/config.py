@@ -58,6 +58,12 @@ class Settings(BaseModel):
     webhook_events_table: str = "igpub-webhook-events"
     webhook_verify_token_name: str = ""  # Secrets Manager secret holding the webhook verify token
 
+    # --- Meta's deauthorize and data deletion callbacks (igpub.connect.deauthorize / .deletion)
+    deletions_table: str = "igpub-deletions"
+    data_deletion_function: str = ""  # the function that deletes a person's data (invoked asynchronously)
+    data_deletion_status_url: str = ""  # wins over data_deletion_status_url_parameter (a custom domain)
+    data_deletion_status_url_parameter: str = ""  # SSM parameter holding the status page's public URL
+
     # --- Instagram client behaviour
     http_timeout_s: float = 10.0
     # media_publish may take long at Instagram; a timeout leaves its outcome unknown, so wait longer

@@ -20,10 +20,12 @@ if TYPE_CHECKING:  # each builder imports what its function needs: one function'
     from igpub.publishing import workflow
     from igpub.publishing.request import PostRequest
     from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.deletions import DeletionRepository
     from igpub.repositories.events import EventPublisher
     from igpub.repositories.hashtags import HashtagRepository
     from igpub.repositories.idempotency import PublishGuard
     from igpub.repositories.invites import InviteRepository
+    from igpub.repositories.personal_data import PersonalDataStore
     from igpub.repositories.states import StateRepository
     from igpub.repositories.tokens import TokenCipher
     from igpub.repositories.webhooks import WebhookEventRepository
@@ -193,5 +195,41 @@ def webhooks(settings: Settings) -> Webhooks:
         settings=settings,
         store=WebhookEventRepository(settings.webhook_events_table),
         accounts=AccountRepository(settings.accounts_table),
+        events=EventPublisher(settings.event_bus_name),
+    )
+
+
+@dataclass(frozen=True)
+class MetaCallbacks:
+    """Meta's deauthorize and data deletion callbacks and the status page (functions/meta_callbacks)."""
+
+    settings: Settings
+    accounts: AccountRepository
+    data: PersonalDataStore
+    deletions: DeletionRepository
+    events: EventPublisher
+
+
+def personal_data(settings: Settings) -> PersonalDataStore:
+    from igpub.repositories.personal_data import PersonalDataStore
+
+    return PersonalDataStore(
+        posts_table=settings.posts_table, usage_table=settings.usage_table,
+        idempotency_table=settings.idempotency_table, hashtags_table=settings.hashtags_table,
+        webhook_events_table=settings.webhook_events_table, invites_table=settings.invites_table,
+        media_bucket=settings.media_bucket,
+    )
+
+
+def meta_callbacks(settings: Settings) -> MetaCallbacks:
+    from igpub.repositories.accounts import AccountRepository
+    from igpub.repositories.deletions import DeletionRepository
+    from igpub.repositories.events import EventPublisher
+
+    return MetaCallbacks(
+        settings=settings,
+        accounts=AccountRepository(settings.accounts_table),
+        data=personal_data(settings),
+        deletions=DeletionRepository(settings.deletions_table),
         events=EventPublisher(settings.event_bus_name),
     )

@@ -6,7 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-AccountStatus = Literal["active", "needs_reauth"]
+# deauthorized: the person removed the app (Meta's deauthorize callback) or the operator disconnected the
+# account (igpub disconnect); its token is deleted and nothing is published for it any more.
+AccountStatus = Literal["active", "needs_reauth", "deauthorized"]
 
 
 class Account(BaseModel):
@@ -22,6 +24,8 @@ class Account(BaseModel):
     connected_at: str
     updated_at: str
     reauth_reason: str | None = None
+    deauthorized_at: str | None = None
+    deauthorized_by: str | None = None  # instagram | facebook (Meta's callbacks) | operator (igpub disconnect)
     token_ciphertext: bytes = Field(default=b"", repr=False, exclude=True)
 
     def days_left(self, now: float) -> float:

@@ -96,6 +96,7 @@ def complete_callback(
         )
         token = long_lived.access_token.get_secret_value()
         pages = client.get_facebook_pages(token)
+        facebook_user_id = client.get_facebook_user_id(token)  # issue 22: Meta's callbacks name the person by it
 
     linked = [p for p in pages if p.instagram_business_account is not None]
     if not linked:
@@ -119,6 +120,7 @@ def complete_callback(
             scopes=list(DEFAULT_SCOPES),
             connected_at=now,
             updated_at=now,
+            facebook_user_id=facebook_user_id,
         )
         hashtags.save_facebook(conn)
         if not saved:

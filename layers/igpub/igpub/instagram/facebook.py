@@ -42,6 +42,12 @@ class FacebookApi(GraphCore):
         body = self._call("GET", url, op=Operation.OAUTH, retry=Retry.READ, params=params)
         return self._model(FacebookToken, body, "oauth/access_token")
 
+    def get_facebook_user_id(self, token: str) -> str:
+        """The app-scoped id of the Facebook user (``GET /me?fields=id``): what Meta's deauthorize and data
+        deletion callbacks name the person by (https://developers.facebook.com/docs/apps/delete-data)."""
+        body = self._graph("GET", "me", token, params={"fields": "id"}, op=Operation.READ, facebook=True)
+        return str(body.get("id") or "") if isinstance(body, dict) else ""
+
     def get_facebook_pages(self, token: str) -> list[FacebookPage]:
         """The user's Pages with their linked Instagram professional account (``/me/accounts``)."""
         items = self._edge("me/accounts", token, {"fields": PAGE_FIELDS}, limit=None, facebook=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from igpub.observability import logger
-from igpub.publishing.deps import Deps
+from igpub.publishing.deps import Deps, deauthorized
 from igpub.publishing.errors import RequestInvalid
 from igpub.publishing.outcome import Outcome, Status, failed
 from igpub.publishing.request import PostRequest, parse_request
@@ -91,6 +91,8 @@ def _account_problem(deps: Deps, account_id: str) -> Outcome | None:
         return failed(
             f"Account {account_id} is not connected to igpub. Connect it first (igpub connect).", "no_account"
         )
+    if account.status == "deauthorized":  # issue 22
+        return deauthorized(account)
     if account.status != "active":
         return failed(
             f"@{account.username} needs re-authorisation ({account.reauth_reason or 'token invalid'}). "

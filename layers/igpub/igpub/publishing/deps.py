@@ -42,11 +42,13 @@ class Deps:
     clock: Callable[[], float] = time.time
     publish_guard: PublishGuard | None = None
     hashtags: HashtagCaptions | None = None  # igpub.hashtags.HashtagService
-    _tokens: dict[tuple[str, int], str] = field(default_factory=dict, repr=False)
+    _tokens: dict[tuple[str, int, bytes], str] = field(default_factory=dict, repr=False)
 
     def token(self, account: Account) -> str:
         """The account's plaintext token, decrypted once per token version per process."""
-        key = (account.account_id, account.token_version)
+        # the ciphertext too: an account whose data was deleted and that connects again starts its
+        # token_version afresh (issue 22), and must not get the old token from this cache
+        key = (account.account_id, account.token_version, account.token_ciphertext)
         if key not in self._tokens:
             self._tokens.clear()
             self._tokens[key] = self.cipher.decrypt(account.token_ciphertext, account_id=account.account_id)
@@ -61,9 +63,19 @@ def load(deps: Deps, post_id: str) -> tuple[PostRecord, PostRequest, Account | N
     return rec, req, deps.accounts.get(rec.account_id)
 
 
+def deauthorized(account: Account) -> Outcome:
+    return failed(
+        f"Not published: @{account.username} was disconnected from igpub ({account.deauthorized_by}, "
+        f"{account.deauthorized_at}). Connect the account again to publish.",
+        "deauthorized",
+    )
+
+
 def usable(account: Account | None, rec: PostRecord) -> Outcome | None:
     if account is None:
         return failed(f"Account {rec.account_id} is no longer connected.", "no_account")
+    if account.status == "deauthorized":  # issue 22: the person removed the app, or igpub disconnect
+        return deauthorized(account)
     if account.status != "active":
         return failed(
             f"@{account.username} needs re-authorisation ({account.reauth_reason}). Reconnect it and post again.",

@@ -12,7 +12,7 @@ from igpub.accounts import Account
 from igpub.instagram.errors import AuthError, InstagramError, RateLimitedError, TransientError
 from igpub.instagram.models import ContainerStatus
 from igpub.observability import count_total, logger
-from igpub.publishing.deps import Deps
+from igpub.publishing.deps import Deps, deauthorized
 from igpub.publishing.outcome import Outcome, Status, failed, wait
 from igpub.repositories.accounts import StaleTokenVersion
 from igpub.repositories.posts import NotOwner, PostRecord, iso
@@ -32,6 +32,9 @@ def auth_failure(deps: Deps, account: Account, exc: AuthError) -> Outcome:
             account.account_id, reason=exc.advice, expected_version=account.token_version, now=deps.clock()
         )
     except StaleTokenVersion:
+        current = deps.accounts.get(account.account_id)
+        if current is not None and current.status == "deauthorized":  # issue 22: disconnected meanwhile
+            return deauthorized(current)
         reason = "The account's token changed while posting (it was reconnected); post again."
     return {**failed(reason, "needs_reauth"), "instagram_error": instagram_error(exc)}
 

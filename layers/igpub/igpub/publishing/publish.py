@@ -117,6 +117,11 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
                                   publish_attempted_at=int(deps.clock()))
         except NotOwner:
             raise NotFinal(not_owner(deps.posts.get(rec.post_id) or rec, rec.execution_id)) from None
+        # issue 22: the account read again right before media_publish (a consistent read): once a
+        # deauthorization is recorded, no publish starts
+        not_usable = usable(deps.accounts.get(account.account_id), rec)
+        if not_usable is not None:
+            raise NotFinal(not_usable)
         sent = True
         media_id = client.publish(account.account_id, token, container)
     except NotFinal:

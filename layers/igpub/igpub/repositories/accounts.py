@@ -64,7 +64,7 @@ class AccountRepository(aws.TableRepository):
                 "SET username = :u, account_type = :t, app_scoped_id = :a, scopes = :s, #st = :active,"
                 " token_ciphertext = :c, token_issued_at = :i, token_expires_at = :e, updated_at = :now,"
                 " connected_at = if_not_exists(connected_at, :now), refresh_pool = :pool"
-                " REMOVE reauth_reason ADD token_version :one"
+                " REMOVE reauth_reason, deauthorized_at, deauthorized_by ADD token_version :one"
             ),
             ExpressionAttributeNames={"#st": "status"},
             ExpressionAttributeValues={
@@ -175,3 +175,59 @@ class AccountRepository(aws.TableRepository):
         resp = self.table.query(**kwargs)
         items = resp.get("Items", [])
         return [_to_account(i) for i in items], resp.get("LastEvaluatedKey"), int(resp.get("ScannedCount", len(items)))
+
+    # ------------------------------------------------------------------ deauthorization and deletion
+
+    def mark_deauthorized(self, account_id: str, *, by: str, now: float) -> Account | None:
+        """Record that the account may no longer be used: status ``deauthorized``, the token ciphertext
+        deleted, out of the refresh index, ``token_version`` moved on (so a refresh or a needs-reauth mark
+        that read the old token cannot write over this). None when the account is unknown or was already
+        deauthorized (nothing changes then)."""
+        try:
+            resp = self.table.update_item(
+                Key={"account_id": account_id},
+                UpdateExpression=(
+                    "SET #st = :d, deauthorized_at = :now, deauthorized_by = :by, updated_at = :now"
+                    " REMOVE token_ciphertext, refresh_pool, reauth_reason ADD token_version :one"
+                ),
+                ConditionExpression="attribute_exists(account_id) AND #st <> :d",
+                ExpressionAttributeNames={"#st": "status"},
+                ExpressionAttributeValues={
+                    ":d": "deauthorized", ":now": datetime.fromtimestamp(now, UTC).isoformat(timespec="milliseconds"),
+                    ":by": by, ":one": 1,
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return _to_account(resp["Attributes"])
+
+    def find(self, any_id: str) -> list[Account]:
+        """The accounts that ``any_id`` names: as the account id (the key) or as the app-scoped id
+        (``id`` of /me) stored at connect time. The second is a scan with a filter: the accounts table
+        holds one item per connected account (hundreds at most)."""
+        found: dict[str, Account] = {}
+        direct = self.get(any_id)
+        if direct is not None:
+            found[direct.account_id] = direct
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "app_scoped_id = :i",
+            "ExpressionAttributeValues": {":i": any_id},
+            "ConsistentRead": True,
+        }
+        while True:
+            resp = self.table.scan(**kwargs)
+            for item in resp.get("Items", []):
+                account = _to_account(item)
+                found[account.account_id] = account
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        return list(found.values())
+
+    def delete(self, account_id: str) -> bool:
+        """Delete the account's item (data deletion); True when it existed."""
+        resp = self.table.delete_item(Key={"account_id": account_id}, ReturnValues="ALL_OLD")
+        return bool(resp.get("Attributes"))

@@ -56,6 +56,10 @@ class EventPublisher:
     def engagement_received(self, detail_type: str, detail: dict[str, Any]) -> None:
         self._put(detail_type, detail, resources=[])
 
+    def put(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """Any igpub event (e.g. ``igpub.AccountDeauthorized``); never a token in ``detail``."""
+        self._put(detail_type, detail, resources=[])
+
     def post_outcome(self, detail_type: str, detail: dict[str, Any]) -> None:
         """``igpub.PostPublished`` / ``igpub.PostFailed``, sent by the publisher task that knows the outcome."""
         self._put(detail_type, detail, resources=[])

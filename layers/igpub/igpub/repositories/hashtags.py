@@ -92,6 +92,7 @@ class FacebookConnection:
     scopes: list[str]
     connected_at: int
     updated_at: int
+    facebook_user_id: str = ""  # the app-scoped Facebook user id (Meta's callbacks name the person by it)
 
 
 def _pool_tag(item: dict[str, Any]) -> PoolTag:
@@ -259,7 +260,7 @@ class HashtagRepository(aws.TableRepository):
             Key={"pk": _pk(conn.account_id), "sk": FACEBOOK_SK},
             UpdateExpression=(
                 "SET token_ciphertext = :c, token_expires_at = :e, page_id = :p, page_name = :n, scopes = :s,"
-                " updated_at = :now, connected_at = if_not_exists(connected_at, :now)"
+                " updated_at = :now, connected_at = if_not_exists(connected_at, :now), facebook_user_id = :fb"
             ),
             ExpressionAttributeValues={
                 ":c": conn.token_ciphertext,
@@ -268,6 +269,7 @@ class HashtagRepository(aws.TableRepository):
                 ":n": conn.page_name,
                 ":s": conn.scopes,
                 ":now": conn.updated_at,
+                ":fb": conn.facebook_user_id,
             },
         )
 
@@ -285,4 +287,5 @@ class HashtagRepository(aws.TableRepository):
             scopes=[str(s) for s in item.get("scopes") or []],
             connected_at=int(_num(item.get("connected_at"))),
             updated_at=int(_num(item.get("updated_at"))),
+            facebook_user_id=str(item.get("facebook_user_id", "")),
         )
