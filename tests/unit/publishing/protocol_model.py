@@ -75,6 +75,18 @@ _spec.loader.exec_module(publisher_app)
 _IMAGE = make_image(1080, 1080, "jpg", 0)
 
 
+
+class _EventRecorder:
+    """The publisher's EventBridge client in the model: the events it sends, in the shape the checks read."""
+
+    def __init__(self, world: Any) -> None:
+        self.world = world
+
+    def post_outcome(self, detail_type: str, detail: dict[str, Any]) -> None:
+        execution = self.world.current.id if self.world.current is not None else None
+        self.world.events.append({"DetailType": detail_type, "Detail": detail, "_execution": execution})
+
+
 def _fetch(url: str, max_bytes: int, timeout: float, keep: int | None = None) -> media_checks.Fetched:
     """The fake's media download, while a World lives: every URL is a valid 1080x1080 JPEG (no network)."""
     return media_checks.Fetched(_IMAGE, len(_IMAGE))
@@ -318,9 +330,12 @@ class World:
         self.trace: list[str] = []
         self._real_fetch = media_checks.fetch
         media_checks.fetch = _fetch  # type: ignore[assignment]  # restored by close()
+        self._real_events = publisher_app._events
+        publisher_app._events = lambda: _EventRecorder(self)  # type: ignore[assignment]  # restored by close()
 
     def close(self) -> None:
         media_checks.fetch = self._real_fetch  # type: ignore[assignment]
+        publisher_app._events = self._real_events  # type: ignore[assignment]
         self.client.close()
         for t in (self._raw_posts, self.accounts_table._table):
             t.delete()
@@ -567,7 +582,10 @@ class World:
         self.trace.append(f"{ex.name} {name}{' (again)' if rerun else ''}")
         self.current = ex
         try:
-            out: Any = publisher_app._run(self.deps, publisher_app.TaskEvent.model_validate(params))
+            event = publisher_app.TaskEvent.model_validate(params)
+            out: Any = publisher_app._run(self.deps, event)
+            # the handler's next line: igpub.PostPublished / igpub.PostFailed, sent by the task that knows
+            publisher_app._announce(event, out)
             out = json.loads(json.dumps(out))
         except Exception as exc:  # noqa: BLE001 - what Step Functions sees of a failed Lambda
             self._task_error(ex, name, st, exc)

@@ -44,6 +44,9 @@ def test_an_invalid_duplicate_does_not_fail_a_published_post(world: World) -> No
     world.check_final()
     assert world.records()["p1"]["status"] == "published"
     assert not [e for e in world.events if e["DetailType"] == "igpub.PostFailed"]
+    # the events the publisher itself sends are what the model checks (one PostPublished, from A)
+    assert [(e["Detail"]["post_id"], e["_execution"].rsplit(":", 1)[-1]) for e in world.events
+            if e["DetailType"] == "igpub.PostPublished"] == [("p1", "a")]
 
 
 def test_an_invalid_duplicate_does_not_touch_a_scheduled_post(world: World) -> None:
@@ -138,3 +141,22 @@ def test_a_reschedule_whose_new_execution_does_not_start_leaves_no_stuck_post(wo
         api.reschedule_post(world.dep, "p1", at)  # type: ignore[arg-type]
     world.drain()
     world.check_final()
+
+
+def test_the_model_catches_a_post_failed_event_for_a_live_post(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The events invariant reads what the publisher sends: a task that announced failure for a post it
+    published is a violation (the check of the check)."""
+    from tests.unit.publishing.protocol_model import Violation, publisher_app
+
+    real = publisher_app._announce
+
+    def also_failed(event: object, outcome: dict[str, object]) -> None:
+        if outcome.get("status") in ("published", "published_comment"):
+            publisher_app._events().post_outcome("igpub.PostFailed", {"post_id": "p1", "reason": "a wrong event"})
+        real(event, outcome)
+
+    monkeypatch.setattr(publisher_app, "_announce", also_failed)
+    world.start("a", {"post_id": "p1", "request": request_for(world, "now")})
+    with pytest.raises(Violation, match="PostFailed was sent for post p1, which is live"):
+        world.drain()
+        world.check()
