@@ -31,7 +31,7 @@ FUNCTIONS = ("OAuthFunction", "PublisherFunction", "HashtagsFunction", "Webhooks
 # Functions the audit does not cover yet, and why (every function of the stack is in one of the two lists).
 NOT_AUDITED = {
     "MediaFunction": "issue 21's media preparation, merged after this audit was written: it does not log aws_calls yet",
-    "MetaCallbacksFunction": "issue 22's deauthorize/data-deletion callbacks, merged after this audit: no aws_calls yet",
+    "MetaCallbacksFunction": "issue 22's Meta callbacks, merged after this audit: no aws_calls yet",
     "DataDeletionFunction": "issue 22's data deletion, merged after this audit: no aws_calls yet",
 }
 # Managed policies every function has, for the Lambda runtime's own writes (not the code's calls).
