@@ -111,3 +111,23 @@ def test_a_published_post_is_answered_from_its_record(world: tuple[workflow.Deps
     out = workflow.publish(deps, "p1", A)
     assert out["status"] == Status.PUBLISHED and out["media_id"] == "m0"
     assert out["permalink"] == "https://www.instagram.com/p/y/"
+
+
+def test_an_unreadable_verify_read_after_an_unknown_publish_never_fails_the_post(
+    world: tuple[workflow.Deps, Client, PostRepository],
+) -> None:
+    """An earlier media_publish ended without an answer; the status read that verifies it answers something
+    that is no refusal (a 2xx without a body): the post may be live, so it is verified again, not failed."""
+    from igpub.instagram.errors import UnexpectedResponseError
+
+    deps, client, posts = world
+    posts.update("p1", NOW, publish_attempted_at=int(NOW) - 600, publish_unknown_at=int(NOW) - 500)
+
+    def unreadable(container: str, token: str, **_: Any) -> Any:
+        raise UnexpectedResponseError("container answered HTTP 200 with a non-JSON body", http_status=200)
+
+    client.get_container_status = unreadable  # type: ignore[attr-defined]
+    out = workflow.publish(deps, "p1", A)
+    assert out["status"] == Status.VERIFY, out
+    rec = posts.get("p1")
+    assert rec is not None and rec.status == "processing" and rec.publish_unknown_at == int(NOW)

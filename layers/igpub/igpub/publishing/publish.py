@@ -137,12 +137,14 @@ def _publish_once(deps: Deps, rec: PostRecord, req: PostRequest, account: Accoun
             # a 4xx that is no throttle, quota or readiness answer: confirm with the container's status
             # that nothing was published before calling it failed
             return _confirm_refusal(deps, rec, req, account, token, container, exc)
-        if not (isinstance(exc, NetworkError | TransientError) or (sent and not refused(exc))):
+        # a publish sent now, or an earlier one whose outcome is still unknown (the verify read failed)
+        attempted = sent or rec.publish_attempted_at is not None
+        if not (isinstance(exc, NetworkError | TransientError) or (attempted and not refused(exc))):
             raise NotFinal(error_outcome(deps, rec, account, exc, retry_status=Status.VERIFY)) from None
         # we do not know whether Instagram published (no answer, a 5xx, a 2xx without a media id, an error
         # that is not a refusal): read the container's status next time, never call it failed unread
         logger.warning("publish outcome unknown; will verify", extra={"error": exc.as_dict()})
-        return _unknown(deps, rec, req, account, token, exc, attempted=sent or rec.publish_attempted_at is not None)
+        return _unknown(deps, rec, req, account, token, exc, attempted=attempted)
     return _record_published(deps, rec, req, account, token, media_id, recovered=False)
 
 
