@@ -192,17 +192,21 @@ def test_failed_posts_above_the_threshold_raise_an_alarm(
 def test_refresher_failures_raise_alarms(resources: dict[str, dict[str, Any]]) -> None:
     alarms = _alarms(resources)
     assert any(a.get("MetricName") == "TokenRefreshFailed" and a.get("Namespace") == "igpub" for a in alarms.values())
-    queue_alarms = [a for a in alarms.values() if a.get("Namespace") == "AWS/SQS"]
-    assert queue_alarms and queue_alarms[0]["Dimensions"][0]["Value"] == {
-        "!GetAtt": "RefresherFailureQueue.QueueName"
-    }
+    queue_alarms = [a["Dimensions"][0]["Value"] for a in alarms.values() if a.get("Namespace") == "AWS/SQS"]
+    assert {"!GetAtt": "RefresherFailureQueue.QueueName"} in queue_alarms
 
 
-def test_the_refresher_has_an_on_failure_destination(resources: dict[str, dict[str, Any]]) -> None:
-    config = resources["RefresherFunction"]["Properties"]["EventInvokeConfig"]
+@pytest.mark.parametrize(("function", "queue"), [("RefresherFunction", "RefresherFailureQueue"),
+                                                 ("DataDeletionFunction", "DataDeletionFailureQueue")])
+def test_asynchronous_functions_have_an_alarmed_on_failure_destination(
+    resources: dict[str, dict[str, Any]], function: str, queue: str
+) -> None:
+    config = resources[function]["Properties"]["EventInvokeConfig"]
     on_failure = config["DestinationConfig"]["OnFailure"]
     assert on_failure["Type"] == "SQS"
-    assert on_failure["Destination"] == {"!GetAtt": "RefresherFailureQueue.Arn"}
+    assert on_failure["Destination"] == {"!GetAtt": f"{queue}.Arn"}
+    watched = [a["Dimensions"][0]["Value"] for a in _alarms(resources).values() if a.get("Namespace") == "AWS/SQS"]
+    assert {"!GetAtt": f"{queue}.QueueName"} in watched
 
 
 def test_the_topic_takes_an_optional_email_and_reauth_events(template: dict[str, Any]) -> None:
