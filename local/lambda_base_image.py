@@ -229,6 +229,7 @@ def shared_libraries(binaries: list[str]) -> set[str]:
 EXTRA_LIBRARIES = (
     "libgcc_s.so.1", "libstdc++.so.6", "librt.so.1", "libpthread.so.0", "libdl.so.2", "libutil.so.1",
     "libresolv.so.2", "libcrypt.so.1", "libanl.so.1", "libnss_files.so.2", "libnss_dns.so.2", "libz.so.1",
+    "libmvec.so.1",  # glibc's vector math library: pillow-heif's extension loads it (MediaFunction)
 )
 
 

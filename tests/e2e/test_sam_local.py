@@ -285,7 +285,8 @@ def _seed_create(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_created(ctx: Ctx, out: Any) -> None:
-    assert out["status"] in ("finished", "in_progress"), out
+    # once every container is FINISHED the same invocation publishes (the state machine's CreateContainers)
+    assert out["status"] in ("in_progress", "published"), out
     saved = post_record(ctx, ctx.data["post_id"]).get("item_containers", {}).get("L", [])
     assert saved, "no container id saved"
     assert {c["S"] for c in saved} <= {str(c["id"]) for c in ctx.fake.containers()}
@@ -296,7 +297,9 @@ def _seed_check(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_checked(ctx: Ctx, out: Any) -> None:
-    assert out["status"] == "finished", out
+    # FINISHED: published in the same invocation
+    assert out["status"] == "published", out
+    assert post_record(ctx, ctx.data["post_id"])["status"]["S"] == "published"
 
 
 def _seed_publish(ctx: Ctx, event: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from igpub_cli.deployment import Deployment
+from tests.e2e.cwlogs import log_events
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("OAuthFunction", "PublisherFunction", "HashtagsFunction", "WebhooksFunction", "EngagementFunction",
@@ -68,23 +69,18 @@ def _policy_grants(dep: Deployment, role: str) -> list[tuple[str, str, str]]:
 def _used_calls(dep: Deployment, function_name: str) -> set[str]:
     logs = dep.client("logs")
     calls: set[str] = set()
-    kwargs: dict[str, Any] = {"logGroupName": f"/aws/lambda/{function_name}"}
     try:
-        while True:
-            page = logs.filter_log_events(**kwargs)
-            for e in page["events"]:
-                message = e["message"]
-                if '"aws_calls"' not in message:
-                    continue
-                try:
-                    calls.update(json.loads(message[message.index("{"):]).get("aws_calls") or [])
-                except ValueError:
-                    continue
-            if not page.get("nextToken"):
-                return calls
-            kwargs["nextToken"] = page["nextToken"]
-    except dep.client("logs").exceptions.ResourceNotFoundException:
-        return calls
+        for e in log_events(logs, f"/aws/lambda/{function_name}"):  # read whole (tests/e2e/cwlogs.py)
+            message = e["message"]
+            if '"aws_calls"' not in message:
+                continue
+            try:
+                calls.update(json.loads(message[message.index("{"):]).get("aws_calls") or [])
+            except ValueError:
+                continue
+    except logs.exceptions.ResourceNotFoundException:
+        pass
+    return calls
 
 
 def _arn(dep: Deployment, call: str, secrets: dict[str, str], key_arn: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -16,24 +17,18 @@ from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 from tests.conftest import CAPTURED_LOGS, SECRETS_SEEN
+from tests.e2e.cwlogs import log_events
 
 ROOT = Path(__file__).resolve().parents[2]
 # Instagram/Facebook tokens, and the fake's authorization codes (AQ + 160 characters)
 PATTERNS = [re.compile(r"\b(?:IGAA|EAA)[A-Za-z0-9_\-]{20,}"), re.compile(r"\bAQ[A-Za-z0-9_\-]{100,}")]
 
 
-def cloudwatch_lines(dep: Deployment) -> list[str]:
+def cloudwatch_lines(dep: Deployment, *, since_ms: int = 0) -> list[str]:
+    """Every log line of every group (from ``since_ms``), read whole (tests/e2e/cwlogs.py)."""
     logs = dep.client("logs")
-    lines: list[str] = []
-    for group in logs.describe_log_groups()["logGroups"]:
-        kwargs = {"logGroupName": group["logGroupName"]}
-        while True:
-            page = logs.filter_log_events(**kwargs)
-            lines.extend(e["message"] for e in page["events"])
-            if not page.get("nextToken"):
-                break
-            kwargs["nextToken"] = page["nextToken"]
-    return lines
+    return [e["message"] for group in logs.describe_log_groups()["logGroups"]
+            for e in log_events(logs, group["logGroupName"], since_ms=since_ms)]
 
 
 @pytest.mark.audit_last
@@ -75,10 +70,11 @@ def test_a_failed_posts_log_line_carries_instagrams_code_and_subcode(
 ) -> None:
     """An image Instagram refuses at once (aspect ratio 2.5:1, outside 4:5 to 1.91:1): the fail step's
     ``post failed`` line names the failure code and Instagram's code and subcode, unmasked."""
+    started_ms = int(time.time() * 1000) - 5000
     sub = api.submit_post(dep, {"account_id": account.account_id, "kind": "image",
                                 "media": [{"url": fake.cdn("image.jpg", w=2000, h=800)}]})
     assert api.watch_post(dep, sub, timeout_s=120).status == "failed"
-    lines = [_logged(m) for m in cloudwatch_lines(dep) if sub.post_id in m and "post failed" in m]
+    lines = [_logged(m) for m in cloudwatch_lines(dep, since_ms=started_ms) if sub.post_id in m and "post failed" in m]
     lines = [d for d in lines if d.get("message") == "post failed"]
     assert lines, f"no 'post failed' log line for {sub.post_id}"
     line = lines[-1]
