@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
+from igpub.publishing.media_check import mp4_boxes
+
 __all__ = [
     "FEED_RANGE",
     "IMAGE_MAX_BYTES",
@@ -412,29 +414,8 @@ class VideoFacts:
     tracks: list[str] = field(default_factory=list)
 
 
-def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
-    out: list[tuple[bytes, int, int]] = []
-    i = start
-    while i + 8 <= end:
-        size = int.from_bytes(data[i : i + 4], "big")
-        box = data[i + 4 : i + 8]
-        header = 8
-        if size == 1:
-            if i + 16 > end:
-                break
-            size = int.from_bytes(data[i + 8 : i + 16], "big")
-            header = 16
-        elif size == 0:
-            size = end - i
-        if size < header:
-            break
-        out.append((box, i + header, min(i + size, end)))
-        i += size
-    return out
-
-
 def _child(data: bytes, start: int, end: int, name: bytes) -> tuple[int, int] | None:
-    for box, s, e in _boxes(data, start, end):
+    for box, s, e in mp4_boxes(data, start, end):
         if box == name:
             return s, e
     return None
@@ -445,7 +426,7 @@ def video_facts(head: bytes) -> VideoFacts:
     if len(head) < 12 or head[4:8] != b"ftyp":
         return VideoFacts(format=_format(head).lower())
     fmt = "mov" if head[8:12] == b"qt  " else "mp4"
-    top = _boxes(head, 0, len(head))
+    top = mp4_boxes(head, 0, len(head))
     names = [b for b, _, _ in top]
     moov_first: bool | None = None
     if b"moov" in names:
@@ -469,7 +450,7 @@ def video_facts(head: bytes) -> VideoFacts:
     width = height = None
     fps = None
     tracks: list[str] = []
-    for box, s, e in _boxes(head, *moov):
+    for box, s, e in mp4_boxes(head, *moov):
         if box != b"trak":
             continue
         mdia = _child(head, s, e, b"mdia")

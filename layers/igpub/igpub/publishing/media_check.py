@@ -203,7 +203,7 @@ def _moov_before_mdat(head: bytes) -> bool | None:
     return None
 
 
-def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
+def mp4_boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     """(type, payload start, payload end) of the boxes in ``data[start:end]``, stopping at the first one
     that does not fit (a box that runs past ``data`` ends the walk)."""
     out: list[tuple[bytes, int, int]] = []
@@ -229,10 +229,10 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
 def mp4_duration(head: bytes) -> float | None:
     """The duration in seconds from the ``moov/mvhd`` box (version 0 or 1) within ``head``, or None when
     ``head`` does not hold it (no moov at the front, or a truncated header)."""
-    for box, start, end in _boxes(head, 0, len(head)):
+    for box, start, end in mp4_boxes(head, 0, len(head)):
         if box != b"moov":
             continue
-        for inner, istart, iend in _boxes(head, start, end):
+        for inner, istart, iend in mp4_boxes(head, start, end):
             if inner != b"mvhd":
                 continue
             body = head[istart:iend]
