@@ -26,13 +26,14 @@ time passes during a call, so igpub gives up when it sent the request).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import re
 import secrets
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from typing import Any
 import boto3
 import httpx
 from botocore.exceptions import ClientError
+from moto import mock_aws
 
 from fakeig import media_checks
 from fakeig.app import FakeApp
@@ -761,3 +763,15 @@ def request_for(world: World, variant: str, *, publish_in_s: int = 300) -> dict[
         base["kind"] = "carousel"
         base["media"] = [{"url": "https://cdn.model.invalid/a.jpg"}, {"url": "https://cdn.model.invalid/b.jpg"}]
     return base
+
+
+@contextlib.contextmanager
+def offline_aws(monkeypatch: Any) -> Iterator[None]:
+    """moto's AWS in process, with test credentials and no endpoint of the local stack in the way."""
+    for key, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                       ("AWS_DEFAULT_REGION", "us-east-1")):
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    with mock_aws():
+        yield

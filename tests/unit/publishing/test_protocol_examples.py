@@ -8,20 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from igpub.publishing.errors import RequestInvalid
-from tests.unit.publishing.protocol_model import World, request_for
+from tests.unit.publishing.protocol_model import World, offline_aws, request_for
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    for key, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    with mock_aws():
+    with offline_aws(monkeypatch):
         w = World()
         yield w
         w.close()

@@ -19,10 +19,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
-from moto import mock_aws
 
 from igpub.publishing.errors import RequestInvalid
-from tests.unit.publishing.protocol_model import IG_FAULTS, IG_TARGETS, World, request_for
+from tests.unit.publishing.protocol_model import IG_FAULTS, IG_TARGETS, World, offline_aws, request_for
 
 EXAMPLES = int(os.environ.get("IGPUB_MODEL_EXAMPLES", "25"))
 STEPS = int(os.environ.get("IGPUB_MODEL_STEPS", "30"))
@@ -32,12 +31,7 @@ VARIANTS = tuple(os.environ.get("IGPUB_MODEL_VARIANTS", "now,comment,scheduled,i
 
 @pytest.fixture(autouse=True)
 def _aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
-                       ("AWS_DEFAULT_REGION", "us-east-1")):
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    with mock_aws():
+    with offline_aws(monkeypatch):
         yield
 
 
