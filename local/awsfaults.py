@@ -102,7 +102,8 @@ class AwsFaultProxy:
             self._used.clear()
 
     def start(self) -> AwsFaultProxy:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="aws-fault-proxy", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="aws-fault-proxy",
+                                        daemon=True)
         self._thread.start()
         return self
 

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve_in_thread(app: FakeApp, host: str = "127.0.0.1", port: int = 0) -> tuple[FakeServer, threading.Thread]:
     server = make_server(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, name="fake-instagram", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-instagram", daemon=True)
     thread.start()
     return server, thread
 

@@ -79,6 +79,7 @@ def test_not_found_says_where_it_looked(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("IGPUB_EMU_PORT", "4998")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens: no AWS call leaves
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # a refused connection is not retried with back-off
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DeploymentNotFound) as info:
         Deployment.load()
