@@ -27,7 +27,7 @@ def _wired() -> wiring.MetaCallbacks:
 def _deps() -> deletion.Deps:
     deps = _wired()
     return deletion.Deps(accounts=deps.accounts, data=deps.data, deletions=deps.deletions,
-                         stop_execution=runtime.stop_execution)
+                         stop_execution=runtime.stop_execution, execution_running=runtime.execution_running)
 
 
 def _disconnect(account_id: str, delete_data: bool) -> dict[str, Any]:

@@ -42,6 +42,8 @@ class Deps:
     data: PersonalDataStore
     deletions: DeletionRepository
     stop_execution: Callable[[str, str], None] | None = None
+    # whether a post's execution still runs (None: every unfinished post is taken to be running)
+    execution_running: Callable[[str], bool] | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
 
@@ -90,12 +92,23 @@ def run(deps: Deps, code: str) -> dict[str, Any]:
 
 def _after_in_flight(deps: Deps, posts: list[dict[str, Any]], account_ids: list[str]) -> list[dict[str, Any]]:
     """Give posts whose execution is still running (claimed for publishing before the deauthorization)
-    time to end: their next step fails them. Then stop what still runs, and read the posts again."""
+    time to end: their next step fails them. Then stop what still runs, and read the posts again.
+    An unfinished post whose execution no longer runs (stopped, or ended without recording) will not change:
+    it is not waited for."""
     deadline = deps.clock() + IN_FLIGHT_WAIT_S
-    while any(p.get("status") not in FINAL_POST_STATUSES for p in posts) and deps.clock() < deadline:
+    while any(_may_still_change(deps, p) for p in posts) and deps.clock() < deadline:
         deps.sleep(2)
         posts = [p for a in account_ids for p in deps.data.posts_of(a)]
     for post in posts:
         if post.get("status") not in FINAL_POST_STATUSES and deps.stop_execution and post.get("execution_id"):
             deps.stop_execution(str(post["execution_id"]), "the account's data was deleted")
     return posts
+
+
+def _may_still_change(deps: Deps, post: dict[str, Any]) -> bool:
+    if post.get("status") in FINAL_POST_STATUSES:
+        return False
+    if deps.execution_running is None:
+        return True
+    execution = post.get("execution_id")
+    return bool(execution) and deps.execution_running(str(execution))

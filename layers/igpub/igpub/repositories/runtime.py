@@ -19,6 +19,18 @@ def invoke_async(function_name: str, payload: dict[str, Any]) -> None:
     )
 
 
+def execution_running(execution_arn: str) -> bool:
+    """Whether a publish execution still runs. One that does not exist does not; one that cannot be read
+    (throttled, a missing permission) is taken to run, so the caller waits for it as before."""
+    try:
+        status = aws.session().client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
+    except ClientError as exc:
+        code = exc.response["Error"]["Code"]
+        logger.info("execution not read", extra={"error": code})
+        return code not in ("ExecutionDoesNotExist", "InvalidArn")
+    return bool(status == "RUNNING")
+
+
 def stop_execution(execution_arn: str, cause: str) -> None:
     """Stop a publish execution (best effort: one that already ended, or a missing permission, is logged)."""
     try:
