@@ -14,7 +14,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUN="$ROOT/.run"
+RUN="${IGPUB_RUN_DIR:-$ROOT/.run}"  # the stack's folder (local/stack.sh)
 DOCKER_DIR="$RUN/docker"          # our own dockerd: data, exec root, socket, pid file, log
 OWN_SOCK="$DOCKER_DIR/docker.sock"
 SAMENV="$ROOT/.samenv"

@@ -4,10 +4,13 @@
 #   local/stack.sh deploy   build and deploy again (servers must be up)
 #   local/stack.sh down     stop exactly the processes `up` started, remove the emulator's temp folders
 #   local/stack.sh status   say what runs
+# More than one stack on one machine (the test suite runs its e2e groups on one each, local/e2e_groups.py):
+# IGPUB_EMU_PORT / IGPUB_FAKE_PORT give the ports and IGPUB_RUN_DIR the folder of its pid files, logs and
+# stack.json (default .run); IGPUB_SKIP_BUILD=1 deploys what the last `sam build` left in .aws-sam.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUN="$ROOT/.run"
+RUN="${IGPUB_RUN_DIR:-$ROOT/.run}"
 EMU="$ROOT/.emu"          # ministack's venv (Lambdas run on its interpreter: Python 3.13 like the runtime)
 SAMENV="$ROOT/.samenv"    # SAM CLI's venv (its botocore pin conflicts with ministack's)
 VENV="$ROOT/.venv"
@@ -98,10 +101,14 @@ start_servers() {
 deploy() {
   cd "$ROOT"
   mkdir -p "$RUN"
-  log "sam build"
-  # sam build needs a real python3.13 first on PATH (a venv's, not the pyenv shim)
-  PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" build --config-env local >"$RUN/sam-build.log" 2>&1 \
-    || { tail -n 40 "$RUN/sam-build.log"; exit 1; }
+  if [ -n "${IGPUB_SKIP_BUILD:-}" ] && [ -f "$ROOT/.aws-sam/build/template.yaml" ]; then
+    log "sam build skipped (IGPUB_SKIP_BUILD): deploying .aws-sam/build as it is"
+  else
+    log "sam build"
+    # sam build needs a real python3.13 first on PATH (a venv's, not the pyenv shim)
+    PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" build --config-env local >"$RUN/sam-build.log" 2>&1 \
+      || { tail -n 40 "$RUN/sam-build.log"; exit 1; }
+  fi
   "$VENV/bin/python" "$ROOT/local/post_deploy.py" pre --endpoint "http://127.0.0.1:$EMU_PORT"
   log "sam deploy --config-env local (into ministack)"
   AWS_ENDPOINT_URL="http://127.0.0.1:$EMU_PORT" PATH="$SAMENV/bin:$PATH" "$SAMENV/bin/sam" deploy \

@@ -19,6 +19,7 @@ from igpub_cli import api
 from igpub_cli.api import list_accounts
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
+from tests.local_stack import RUN_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
@@ -58,7 +59,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def dep() -> Deployment:
-    stack_file = ROOT / ".run" / "stack.json"
+    stack_file = RUN_DIR / "stack.json"
     if not stack_file.exists():
         pytest.fail("the local stack is not running: run `make up` (make test starts it by itself)")
     return Deployment.load(stack_file=stack_file)

@@ -20,6 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.local_stack import RUN_DIR
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMLOCAL = ROOT / "local" / "samlocal.sh"
 NO_ENGINE = 3  # local/samlocal.sh's exit status when no container engine can run here
@@ -57,7 +59,7 @@ class SamLocalServer:
     def __init__(self, env: dict[str, str], command: str) -> None:
         self.command = command
         self.base = f"http://127.0.0.1:{free_port()}"
-        self.log_path = ROOT / ".run" / f"sam-local-{command}.log"
+        self.log_path = RUN_DIR / f"sam-local-{command}.log"
         self.log_path.parent.mkdir(exist_ok=True)
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(

@@ -39,6 +39,7 @@ from tests.conftest import sample_event_invite
 from tests.e2e.samlocal_support import Background, SamLocalServer
 from tests.e2e.test_hashtags_e2e import clear_hashtags, facebook_connect
 from tests.e2e.test_refresh_e2e import shift_token_times
+from tests.local_stack import RUN_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -446,7 +447,7 @@ def test_deployed_functions_have_no_aws_endpoint_variable(dep: Deployment) -> No
 def test_env_vars_file_points_containers_at_this_machine(dep: Deployment) -> None:
     """.run/sam-env.json (written by make up): every function, its deployed values, URLs this machine
     serves rewritten to host.docker.internal, the authorize page (a browser's) left alone."""
-    data = json.loads((ROOT / ".run" / "sam-env.json").read_text())
+    data = json.loads((RUN_DIR / "sam-env.json").read_text())
     assert {"OAuthFunction", "PublisherFunction", "RefresherFunction", "HashtagsFunction"} <= set(data)
     oauth = data["OAuthFunction"]
     assert oauth["IGPUB_ACCOUNTS_TABLE"] == dep.output("AccountsTableName")

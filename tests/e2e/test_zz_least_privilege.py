@@ -25,6 +25,7 @@ import pytest
 
 from igpub_cli.deployment import Deployment
 from tests.e2e.cwlogs import log_events
+from tests.local_stack import RUN_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("OAuthFunction", "PublisherFunction", "HashtagsFunction", "WebhooksFunction", "EngagementFunction",
@@ -159,7 +160,7 @@ def test_the_allow_list_stays_short_and_names_existing_functions() -> None:
 
 
 if __name__ == "__main__":  # print the comparison for the running local stack
-    report = compare(Deployment.load(stack_file=ROOT / ".run" / "stack.json"))
+    report = compare(Deployment.load(stack_file=RUN_DIR / "stack.json"))
     json.dump(report, sys.stdout, indent=2)
     print()
     counts: dict[str, int] = defaultdict(int)

@@ -18,6 +18,7 @@ from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram
 from tests.conftest import CAPTURED_LOGS, SECRETS_SEEN
 from tests.e2e.cwlogs import log_events
+from tests.local_stack import RUN_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 # Instagram/Facebook tokens, and the fake's authorization codes (AQ + 160 characters)
@@ -36,7 +37,7 @@ def test_no_secret_in_any_log_line(dep: Deployment) -> None:
     sources = {
         "cloudwatch": cloudwatch_lines(dep),
         "process": CAPTURED_LOGS,
-        **{p.name: p.read_text(errors="replace").splitlines() for p in (ROOT / ".run").glob("*.log")},
+        **{p.name: p.read_text(errors="replace").splitlines() for p in RUN_DIR.glob("*.log")},
     }
     assert sum(len(v) for v in sources.values()) > 100, "the audit found almost no log lines to check"
     secrets = {s for s in SECRETS_SEEN if len(s) >= 8}

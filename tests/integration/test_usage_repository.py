@@ -11,7 +11,6 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,11 +21,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from igpub.instagram.errors import RateLimitedError
 from igpub.instagram.usage import StoreUsageGuard, UsageSnapshot
 from igpub.repositories.usage import DynamoUsageStore
+from tests.local_stack import RUN_DIR
 
 
 def _default_endpoint() -> str:
     """The running local stack's emulator (.run/stack.json), else the default port."""
-    stack = Path(__file__).resolve().parents[2] / ".run" / "stack.json"
+    stack = RUN_DIR / "stack.json"
     if stack.exists():
         return str(json.loads(stack.read_text())["endpoint"])
     return "http://127.0.0.1:4566"
