@@ -4,9 +4,15 @@ runs will never change and is not waited for."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
+import pytest
+from botocore.stub import Stubber
+
 from igpub.connect import deletion
+from igpub.repositories import runtime
 
 
 class Data:
@@ -79,3 +85,35 @@ def test_without_a_way_to_read_executions_every_unfinished_post_is_waited_for() 
     deps, clock, stopped = world(data, running=None)
     out = deletion._after_in_flight(deps, data.posts_of("a1"), ["a1"])
     assert clock[0] == 1_004.0 and out[0]["status"] == "failed" and stopped == []
+
+
+@pytest.mark.parametrize(("answer", "running"), [
+    ({"status": "RUNNING"}, True),
+    ({"status": "ABORTED"}, False),
+    ({"status": "SUCCEEDED"}, False),
+    ("ExecutionDoesNotExist", False),
+    ("AccessDeniedException", False),  # not an execution of the publish state machine
+    ("ThrottlingException", True),  # unknown now: waited for
+])
+def test_execution_running_reads_the_execution(
+    answer: dict[str, str] | str, running: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = boto3.client("stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    arn = "arn:aws:states:us-east-1:000000000000:execution:igpub-PublishStateMachine:p1"
+    with Stubber(client) as stub:
+        if isinstance(answer, str):
+            stub.add_client_error("describe_execution", service_error_code=answer,
+                                  expected_params={"executionArn": arn})
+        else:
+            stub.add_response("describe_execution", {
+                "executionArn": arn, "stateMachineArn": arn, "startDate": datetime(2026, 1, 1, tzinfo=UTC), **answer,
+            }, {"executionArn": arn})
+
+        class Session:
+            def client(self, name: str) -> object:
+                assert name == "stepfunctions"
+                return client
+
+        monkeypatch.setattr(runtime.aws, "session", Session)
+        assert runtime.execution_running(arn) is running
+        stub.assert_no_pending_responses()

@@ -20,14 +20,16 @@ def invoke_async(function_name: str, payload: dict[str, Any]) -> None:
 
 
 def execution_running(execution_arn: str) -> bool:
-    """Whether a publish execution still runs. One that does not exist does not; one that cannot be read
-    (throttled, a missing permission) is taken to run, so the caller waits for it as before."""
+    """Whether a publish execution still runs. One that does not exist does not, nor one outside the publish
+    state machine (the function may read all of its executions, and only them: AccessDenied means another
+    machine's or a made-up ARN, e.g. a sample event's); one that cannot be read now (throttled, an AWS error)
+    is taken to run, so the caller waits for it."""
     try:
         status = aws.session().client("stepfunctions").describe_execution(executionArn=execution_arn)["status"]
     except ClientError as exc:
         code = exc.response["Error"]["Code"]
         logger.info("execution not read", extra={"error": code})
-        return code not in ("ExecutionDoesNotExist", "InvalidArn")
+        return code not in ("ExecutionDoesNotExist", "InvalidArn", "AccessDeniedException")
     return bool(status == "RUNNING")
 
 
