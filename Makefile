@@ -74,9 +74,15 @@ validate: venv      ## template checks: sam validate --lint and cfn-lint
 	.samenv/bin/sam validate --lint --template template.yaml
 	.samenv/bin/cfn-lint template.yaml
 
+# the stack tests in E2E_GROUPS groups at once, each on a local stack of its own (see local/e2e_groups.py)
+E2E_GROUPS ?= 2
+
 test: venv lint typecheck validate   ## everything: lint, types, template, unit + integration + e2e on the local stack
 	$(VENV)/bin/pytest $(OFFLINE_TESTS) -q -rs -n auto
-	local/with-stack.sh $(VENV)/bin/pytest tests/integration tests/e2e -q -rs
+	$(PY) local/e2e_groups.py --groups $(E2E_GROUPS)
+
+stack-tests: venv   ## only the integration + e2e tests, on E2E_GROUPS local stacks (ARGS: more pytest arguments)
+	$(PY) local/e2e_groups.py --groups $(E2E_GROUPS) $(ARGS)
 
 bench: venv         ## speed and cost figures (needs `make up`)
 	$(PY) -m bench.run

@@ -6,14 +6,18 @@ of them resets the one fake Instagram and stops the state machine's running exec
 share a stack. Two stacks on the 2-core machine take the suite's time from the sum of the groups to the
 longest one.
 
-    python local/e2e_groups.py [--groups N] [pytest args...]      (make test: E2E_GROUPS, default 2)
+    python local/e2e_groups.py [--groups N] [--update-durations] [pytest args...]
+                                                      (make test: E2E_GROUPS, default 2)
 
 - Group 1 runs on the default stack (IGPUB_EMU_PORT, 4566; IGPUB_FAKE_PORT, 4580; the folder .run), and holds
   the sam local tests (test_sam_local.py: Docker and SAM CLI's servers, under .run). Group k > 1 runs on the
   ports + k - 1 and the folder .run/group-k, deployed from the same `sam build` (IGPUB_SKIP_BUILD=1).
 - The test files are shared out longest first (by the seconds in tests/e2e/durations.json, measured; a file
-  not in it counts DEFAULT_S) to the group with the least so far. The audits that end a session
-  (test_zz_*.py: the log audit and the least-privilege check) run in every group, over that group's stack.
+  not in it counts DEFAULT_S) to the group with the least so far. The log audit that ends a session
+  (test_zz_logs.py) runs in every group, over that group's stack and logs; the least-privilege audit
+  (test_zz_least_privilege.py) runs once all groups ended, over the calls of every group's stack.
+- --update-durations writes the seconds each file took in this run (from each group's JUnit report,
+  <its folder>/e2e-junit.xml) to tests/e2e/durations.json, for the next runs to share out by.
 - Each group's output goes to <its folder>/e2e-tests.log and, line by line, to this terminal with a
   [g<k>] prefix; at the end a table says how long each group took. The exit status is pytest's worst.
 - A stack this script started is stopped at the end (IGPUB_KEEP_STACK=1 keeps them), with the dockerd the sam
@@ -30,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.request
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DURATIONS = ROOT / "tests" / "e2e" / "durations.json"
 DEFAULT_S = 20.0  # a test file the durations do not know yet
 PINNED_TO_FIRST = ("tests/e2e/test_sam_local.py",)  # Docker and SAM CLI's servers live under .run
-EVERY_GROUP_PREFIX = "tests/e2e/test_zz_"  # the audits of a session's stack and logs
+EVERY_GROUP = ("tests/e2e/test_zz_logs.py",)  # the audit of a session's logs and its stack's
+AFTER_ALL = ("tests/e2e/test_zz_least_privilege.py",)  # over every group's stack, once they all ended
+SELECTING = ("-k", "-m", "--lf", "--last-failed", "--deselect")  # pytest options that run part of the suite
 
 
 @dataclass
@@ -75,13 +82,13 @@ def share_out(files: list[str], groups: list[Group], seconds: dict[str, float]) 
         if f in PINNED_TO_FIRST:
             groups[0].files.append(f)
             groups[0].weight += seconds.get(f, DEFAULT_S)
-    rest = [f for f in files if f not in PINNED_TO_FIRST and not f.startswith(EVERY_GROUP_PREFIX)]
+    rest = [f for f in files if f not in (*PINNED_TO_FIRST, *EVERY_GROUP, *AFTER_ALL)]
     for f in sorted(rest, key=lambda f: (-seconds.get(f, DEFAULT_S), f)):
         g = min(groups, key=lambda g: (g.weight, g.number))
         g.files.append(f)
         g.weight += seconds.get(f, DEFAULT_S)
     for g in groups:
-        g.files += [f for f in files if f.startswith(EVERY_GROUP_PREFIX)]
+        g.files += [f for f in files if f in EVERY_GROUP]
 
 
 def healthy(port: int) -> bool:
@@ -106,9 +113,33 @@ def pump(group: Group, log_path: Path) -> None:
             sys.stdout.flush()
 
 
+def file_seconds(junit: Path) -> dict[str, float]:
+    """Seconds per test file in a pytest JUnit report (setup, call and teardown of each of its tests)."""
+    out: dict[str, float] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):  # noqa: S314 - written by our pytest just now
+        module = case.get("classname", "").split(".")
+        for i in range(len(module), 0, -1):  # test_x.TestClass -> tests/e2e/test_x.py
+            candidate = "/".join(module[:i]) + ".py"
+            if (ROOT / candidate).exists():
+                out[candidate] = out.get(candidate, 0.0) + float(case.get("time") or 0)
+                break
+    return {f: round(t, 1) for f, t in out.items()}
+
+
+def audit_after_all(groups: list[Group], pytest_args: list[str]) -> int:
+    """The least-privilege audit over the calls every group's stack saw (tests/e2e/test_zz_least_privilege.py)."""
+    env = groups[0].env() | {"IGPUB_AUDIT_STACK_FILES": os.pathsep.join(str(g.run_dir / "stack.json") for g in groups)}
+    if not any(a in SELECTING or a.startswith(("-k", "-m", "tests/")) for a in pytest_args):
+        env["IGPUB_WHOLE_E2E_RAN"] = "1"  # every e2e file ran, in one group or another
+    print(f"[e2e] the least-privilege audit over the {len(groups)} stacks", flush=True)
+    return subprocess.call(  # noqa: S603 - our own venv's pytest
+        [str(ROOT / ".venv" / "bin" / "pytest"), *AFTER_ALL, "-q", "-rs", "-p", "no:cacheprovider"], cwd=ROOT, env=env)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", type=int, default=int(os.environ.get("E2E_GROUPS") or 2))
+    parser.add_argument("--update-durations", action="store_true", help="write tests/e2e/durations.json")
     args, pytest_args = parser.parse_known_args(argv)
     base_emu = int(os.environ.get("IGPUB_EMU_PORT") or 4566)
     base_fake = int(os.environ.get("IGPUB_FAKE_PORT") or 4580)
@@ -134,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             g.started_at = time.monotonic()
             g.proc = subprocess.Popen(  # noqa: S603 - our own venv's pytest
                 [str(ROOT / ".venv" / "bin" / "pytest"), *g.files, "-q", "-rs", "-p", "no:cacheprovider",
-                 *pytest_args], cwd=ROOT, env=g.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 f"--junitxml={g.run_dir / 'e2e-junit.xml'}", *pytest_args],
+                cwd=ROOT, env=g.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             t = threading.Thread(target=pump, args=(g, g.run_dir / "e2e-tests.log"), daemon=True)
             t.start()
             pumps.append(t)
@@ -145,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
                 status = max(status, rc)
         for t in pumps:
             t.join(timeout=10)
+        if all(g.proc is not None for g in groups):  # every stack came up
+            status = max(status, audit_after_all(groups, pytest_args))
     finally:
         for g in groups:
             if g.proc is not None and g.proc.poll() is None:
@@ -159,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         if g.proc is not None:
             print(f"[e2e] group {g.number}: exit {g.proc.returncode} after {g.ended_at - g.started_at:.0f} s "
                   f"({len(g.files)} files; log {g.run_dir.relative_to(ROOT)}/e2e-tests.log)", flush=True)
+    if args.update_durations and status == 0:
+        measured = dict(seconds)
+        for g in groups:
+            measured |= file_seconds(g.run_dir / "e2e-junit.xml")  # the audits: the last group's
+        DURATIONS.write_text(json.dumps(dict(sorted(measured.items())), indent=1) + "\n")
+        print(f"[e2e] {DURATIONS.relative_to(ROOT)} updated", flush=True)
     return status
 
 

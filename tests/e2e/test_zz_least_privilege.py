@@ -7,7 +7,10 @@ expanded, with ARNs), and fails for every grant (action on a resource) its funct
 the short allow-list below. ``AUTH=true`` on the local stack shows the other direction: a call the policy
 lacks fails the suite.
 
-Run alone (or with part of the e2e suite) it skips: usage from a part of the suite proves nothing.
+Run alone (or with part of the e2e suite) it skips: usage from a part of the suite proves nothing. When the
+suite ran in groups, each on a stack of its own (local/e2e_groups.py, `make test`), the runner calls this test
+once after every group, with IGPUB_AUDIT_STACK_FILES naming the stacks: a grant counts as used when any of them
+used it (they are deployed from one build, so their policies match grant for grant).
 ``python -m tests.e2e.test_zz_least_privilege`` prints the comparison for the running stack.
 """
 
@@ -15,9 +18,10 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sys
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +108,9 @@ def _arn(dep: Deployment, call: str, secrets: dict[str, str], key_arn: str) -> t
     return action, resource
 
 
-def compare(dep: Deployment) -> dict[str, dict[str, Any]]:
-    """Per function: the calls it made, and the grants none of them used."""
+def _grant_use(dep: Deployment, fn: str) -> tuple[list[tuple[str, str, str]], list[bool], set[str], set[str]]:
+    """One stack's view of a function: its grants, whether each was used, the calls it made, its managed
+    policies."""
     cfn = dep.client("cloudformation")
     resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
                  for r in cfn.list_stack_resources(StackName=dep.stack)["StackResourceSummaries"]}
@@ -115,16 +120,32 @@ def compare(dep: Deployment) -> dict[str, dict[str, Any]]:
         secrets[s["Name"]] = s["ARN"]
         secrets[s["ARN"]] = s["ARN"]
     key_arn = dep.client("kms").describe_key(KeyId=dep.output("TokenKeyId"))["KeyMetadata"]["Arn"]
+    role = resources[f"{fn}Role"]
+    attached = {p["PolicyName"] for p in dep.client("iam").list_attached_role_policies(RoleName=role)[
+        "AttachedPolicies"]}
+    calls = _used_calls(dep, resources[fn])
+    used = {_arn(dep, c, secrets, key_arn) for c in calls}
+    grants = _policy_grants(dep, role)
+    flags = [any(a.lower() == action.lower() and fnmatch.fnmatchcase(arn, pattern) for a, arn in used)
+             for action, pattern, _ in grants]
+    return grants, flags, calls, attached
+
+
+def compare(dep: Deployment, also: Sequence[Deployment] = ()) -> dict[str, dict[str, Any]]:
+    """Per function: the calls it made, and the grants none of them used (on ``dep`` or any stack in ``also``,
+    deployed from the same build)."""
     out: dict[str, dict[str, Any]] = {}
     for fn in FUNCTIONS:
-        role = resources[f"{fn}Role"]
-        attached = {p["PolicyName"] for p in dep.client("iam").list_attached_role_policies(RoleName=role)[
-            "AttachedPolicies"]}
-        calls = _used_calls(dep, resources[fn])
-        used = {_arn(dep, c, secrets, key_arn) for c in calls}
+        grants, flags, calls, attached = _grant_use(dep, fn)
+        for other in also:
+            other_grants, other_flags, other_calls, _ = _grant_use(other, fn)
+            assert [(a, w) for a, _, w in other_grants] == [(a, w) for a, _, w in grants], (
+                f"{fn}: the stacks' policies differ (deployed from different builds?)")
+            flags = [x or y for x, y in zip(flags, other_flags, strict=True)]
+            calls |= other_calls
         unused = []
-        for action, pattern, where in _policy_grants(dep, role):
-            if any(a.lower() == action.lower() and fnmatch.fnmatchcase(arn, pattern) for a, arn in used):
+        for (action, pattern, where), was_used in zip(grants, flags, strict=True):
+            if was_used:
                 continue
             if any(fn == f and action == a and part.lower() in pattern.lower() for f, a, part in ALLOWED_UNUSED):
                 continue
@@ -134,7 +155,16 @@ def compare(dep: Deployment) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _other_stacks(dep: Deployment) -> list[Deployment]:
+    """The other groups' stacks (IGPUB_AUDIT_STACK_FILES, set by local/e2e_groups.py)."""
+    files = [Path(f) for f in os.environ.get("IGPUB_AUDIT_STACK_FILES", "").split(os.pathsep) if f]
+    others = [Deployment.load(stack_file=f) for f in files]
+    return [o for o in others if o.endpoint_url != dep.endpoint_url]
+
+
 def _whole_e2e_suite_ran(items: Iterable[pytest.Item]) -> bool:
+    if os.environ.get("IGPUB_WHOLE_E2E_RAN") == "1":  # in groups, on the stacks of IGPUB_AUDIT_STACK_FILES
+        return True
     ran = {Path(str(i.fspath)).name for i in items}
     return {p.name for p in (ROOT / "tests" / "e2e").glob("test_*.py")} <= ran
 
@@ -146,7 +176,7 @@ def test_every_grant_was_used_by_its_function(dep: Deployment, request: pytest.F
     functions = {r["LogicalResourceId"] for r in dep.client("cloudformation").list_stack_resources(
         StackName=dep.stack)["StackResourceSummaries"] if r["ResourceType"] == "AWS::Lambda::Function"}
     assert functions <= set(FUNCTIONS) | set(NOT_AUDITED), f"not audited: {functions - set(FUNCTIONS)}"
-    report = compare(dep)
+    report = compare(dep, _other_stacks(dep))
     for fn, r in report.items():
         assert r["calls"], f"{fn} logged no aws_calls: the audit would be empty"
     problems = [f"{fn}: grants {u}, never used" for fn, r in report.items() for u in r["unused"]]
