@@ -75,7 +75,7 @@ validate: venv      ## template checks: sam validate --lint and cfn-lint
 	.samenv/bin/cfn-lint template.yaml
 
 # the stack tests in E2E_GROUPS groups at once, each on a local stack of its own (see local/e2e_groups.py)
-E2E_GROUPS ?= 2
+E2E_GROUPS ?= 3
 
 test: venv lint typecheck validate   ## everything: lint, types, template, unit + integration + e2e on the local stack
 	$(VENV)/bin/pytest $(OFFLINE_TESTS) -q -rs -n auto

@@ -3,11 +3,11 @@ own: its own ministack, fake Instagram and igpub deployed into them.
 
 Why: those tests mostly wait (for Step Functions, the fake's processing, the emulator's Lambdas), and every one
 of them resets the one fake Instagram and stops the state machine's running executions, so two of them cannot
-share a stack. Two stacks on the 2-core machine take the suite's time from the sum of the groups to the
+share a stack. Stacks side by side take the suite's time from the sum of the groups towards the
 longest one.
 
     python local/e2e_groups.py [--groups N] [--update-durations] [pytest args...]
-                                                      (make test: E2E_GROUPS, default 2)
+                                                      (make test: E2E_GROUPS, default 3)
 
 - Group 1 runs on the default stack (IGPUB_EMU_PORT, 4566; IGPUB_FAKE_PORT, 4580; the folder .run), and holds
   the sam local tests (test_sam_local.py: Docker and SAM CLI's servers, under .run). Group k > 1 runs on the
@@ -99,8 +99,35 @@ def healthy(port: int) -> bool:
         return False
 
 
-def stack(group: Group, command: str) -> int:
-    return subprocess.call([str(ROOT / "local" / "stack.sh"), command], env=group.env(), cwd=ROOT)  # noqa: S603
+def stack(group: Group, command: str, *, quiet: bool = False) -> int:
+    """local/stack.sh for the group's stack; quiet: its output to <folder>/stack-<command>.log, shown on failure."""
+    argv = [str(ROOT / "local" / "stack.sh"), command]
+    if not quiet:
+        return subprocess.call(argv, env=group.env(), cwd=ROOT)  # noqa: S603
+    log = group.run_dir / f"stack-{command}.log"
+    with log.open("w") as out:
+        rc = subprocess.call(argv, env=group.env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    if rc != 0:
+        sys.stdout.write(log.read_text(errors="replace")[-4000:])
+    return rc
+
+
+def start(g: Group, pytest_args: list[str], pumps: list[threading.Thread]) -> bool:
+    """Bring the group's stack up (deploying the current code) and start its pytest; False if the stack failed."""
+    began = time.monotonic()
+    if stack(g, "up", quiet=g.number > 1) != 0:
+        print(f"[e2e] group {g.number}: the local stack did not come up", flush=True)
+        return False
+    print(f"[e2e] group {g.number}: stack up in {time.monotonic() - began:.0f} s, tests started", flush=True)
+    g.started_at = time.monotonic()
+    g.proc = subprocess.Popen(  # noqa: S603 - our own venv's pytest
+        [str(ROOT / ".venv" / "bin" / "pytest"), *g.files, "-q", "-rs", "-p", "no:cacheprovider",
+         f"--junitxml={g.run_dir / 'e2e-junit.xml'}", *pytest_args],
+        cwd=ROOT, env=g.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    t = threading.Thread(target=pump, args=(g, g.run_dir / "e2e-tests.log"), daemon=True)
+    t.start()
+    pumps.append(t)
+    return True
 
 
 def pump(group: Group, log_path: Path) -> None:
@@ -138,7 +165,7 @@ def audit_after_all(groups: list[Group], pytest_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--groups", type=int, default=int(os.environ.get("E2E_GROUPS") or 2))
+    parser.add_argument("--groups", type=int, default=int(os.environ.get("E2E_GROUPS") or 3))
     parser.add_argument("--update-durations", action="store_true", help="write tests/e2e/durations.json")
     args, pytest_args = parser.parse_known_args(argv)
     base_emu = int(os.environ.get("IGPUB_EMU_PORT") or 4566)
@@ -157,19 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     pumps: list[threading.Thread] = []
     status = 0
     try:
-        for g in groups:  # one after the other: group 1 builds, the others deploy that build
-            if stack(g, "up") != 0:
-                print(f"[e2e] group {g.number}: the local stack did not come up", flush=True)
-                status = 1
-                break
-            g.started_at = time.monotonic()
-            g.proc = subprocess.Popen(  # noqa: S603 - our own venv's pytest
-                [str(ROOT / ".venv" / "bin" / "pytest"), *g.files, "-q", "-rs", "-p", "no:cacheprovider",
-                 f"--junitxml={g.run_dir / 'e2e-junit.xml'}", *pytest_args],
-                cwd=ROOT, env=g.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            t = threading.Thread(target=pump, args=(g, g.run_dir / "e2e-tests.log"), daemon=True)
-            t.start()
-            pumps.append(t)
+        # group 1 builds and deploys; the others, at once, deploy that build
+        if start(groups[0], pytest_args, pumps):
+            others = [threading.Thread(target=start, args=(g, pytest_args, pumps)) for g in groups[1:]]
+            for t in others:
+                t.start()
+            for t in others:
+                t.join()
+        if not all(g.proc is not None for g in groups):
+            status = 1
         for g in groups:
             if g.proc is not None:
                 rc = g.proc.wait()
@@ -186,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         if not os.environ.get("IGPUB_KEEP_STACK"):
             for g in reversed(groups):
                 if not g.was_up:
-                    stack(g, "down")
+                    stack(g, "down", quiet=g.number > 1)
                     if not g.had_docker and (g.run_dir / "docker" / "dockerd.pid").exists():
                         subprocess.call([str(ROOT / "local" / "samlocal.sh"), "docker-down"], env=g.env(), cwd=ROOT)  # noqa: S603
     for g in groups:
