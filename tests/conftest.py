@@ -53,8 +53,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         parts = Path(str(item.fspath)).parts
         if "e2e" in parts or "integration" in parts:
             item.add_marker(pytest.mark.stack)
-    # the log audit runs after everything else
-    items.sort(key=lambda item: item.get_closest_marker("audit_last") is not None)
+    # the long tests first, so the parallel offline run (pytest-xdist) packs the short ones around them; the
+    # log audit after everything else
+    items.sort(key=lambda item: (item.get_closest_marker("audit_last") is not None,
+                                 item.get_closest_marker("long") is None))
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def table_spec(logical_id: str) -> dict[str, Any]:
 
 
 @cache
-def _resource() -> Any:
+def dynamodb() -> Any:
     """One DynamoDB resource per process (building one takes ~45 ms): moto intercepts its calls in every
     ``mock_aws`` context, each of which starts from empty tables."""
     return boto3.resource("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
@@ -56,7 +56,7 @@ def _resource() -> Any:
 def tables(*logical_ids: str) -> Iterator[dict[str, Any]]:
     """moto tables named after their logical ids (e.g. "PostsTable"), as boto3 Table resources."""
     with mock_aws():
-        ddb = _resource()
+        ddb = dynamodb()
         out = {}
         for lid in logical_ids:
             out[lid] = ddb.create_table(TableName=lid, **table_spec(lid))

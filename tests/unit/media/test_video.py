@@ -24,9 +24,10 @@ SRC = ["-f", "lavfi", "-i", "testsrc2=s=640x360:r=30:d=4", "-f", "lavfi", "-i", 
 def inputs(tmp: Path) -> dict[str, Path]:
     return {
         "vp9.webm": make(
-            tmp / "vp9.webm", *SRC, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-b:v", "300k", "-c:a", "libopus"
+            tmp / "vp9.webm", *SRC, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k",
+            "-c:a", "libopus"
         ),
-        "late.mp4": make(tmp / "late.mp4", *SRC, "-c:v", "libx264", "-c:a", "aac"),  # moov at the end
+        "late.mp4": make(tmp / "late.mp4", *SRC, "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac"),  # moov last
         "prores.mov": make(tmp / "prores.mov", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=4", "-c:v", "prores"),
         "vfr.mov": make(
             tmp / "vfr.mov",
@@ -40,8 +41,11 @@ def inputs(tmp: Path) -> dict[str, Path]:
             "vfr",
             "-c:v",
             "libx264",
+            "-preset",
+            "ultrafast",
         ),
-        "hevc.mkv": make(tmp / "hevc.mkv", *SRC, "-c:v", "libx265", "-x265-params", "log-level=error", "-c:a", "aac"),
+        "hevc.mkv": make(tmp / "hevc.mkv", *SRC, "-c:v", "libx265", "-preset", "ultrafast", "-x265-params",
+                         "log-level=error", "-c:a", "aac"),
         "wide.mp4": make(
             tmp / "wide.mp4",
             "-f",

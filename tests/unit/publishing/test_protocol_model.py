@@ -120,6 +120,7 @@ class PublishProtocol(RuleBasedStateMachine):
             self.world.close()
 
 
+@pytest.mark.long
 def test_publish_protocol_model() -> None:
     run_state_machine_as_test(
         PublishProtocol,
