@@ -66,8 +66,8 @@ OFFLINE_TESTS := --ignore=tests/integration --ignore=tests/e2e tests
 unit: venv
 	$(VENV)/bin/pytest tests/unit -q -n auto
 
-test-fast: venv     ## the inner loop: every test that needs no stack (unit, model), on every core
-	$(VENV)/bin/pytest $(OFFLINE_TESTS) -q -n auto
+test-fast: venv     ## the inner loop: every test that needs no stack (unit, model: 10 examples), on every core
+	IGPUB_MODEL_EXAMPLES=$${IGPUB_MODEL_EXAMPLES:-10} $(VENV)/bin/pytest $(OFFLINE_TESTS) -q -n auto
 
 validate: venv      ## template checks: sam validate --lint and cfn-lint
 	local/stack.sh venvs

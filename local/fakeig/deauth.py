@@ -21,6 +21,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from fakeig.state import IGUser
+from fakeig.tls import tls_context
 
 if TYPE_CHECKING:
     from fakeig.context import FakeState
@@ -108,7 +109,8 @@ def send(app: FakeState, user: IGUser, action: Literal["deauthorize", "data_dele
     sent_at = app.now()
     with app.unlocked():
         try:
-            resp = httpx.post(url, data={"signed_request": form}, timeout=cfg.signed_request_timeout_seconds)
+            resp = httpx.post(url, data={"signed_request": form}, timeout=cfg.signed_request_timeout_seconds,
+                              verify=tls_context())
             status: int | str = resp.status_code
             text = resp.text
         except httpx.HTTPError as exc:

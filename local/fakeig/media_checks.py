@@ -11,6 +11,7 @@ from PIL import Image, UnidentifiedImageError
 from fakeig.cdn import read_mp4_duration
 from fakeig.http import GraphError
 from fakeig.mp4 import read_video_info
+from fakeig.tls import tls_context
 
 _KEEP_VIDEO_BYTES = 256 * 1024
 
@@ -66,7 +67,7 @@ def fetch(url: str, max_bytes: int, timeout: float, keep: int | None = None) -> 
         return fetch_problem(url)
     try:
         with (
-            httpx.Client(timeout=timeout, follow_redirects=True) as client,
+            httpx.Client(timeout=timeout, follow_redirects=True, verify=tls_context()) as client,
             client.stream("GET", url) as resp,
         ):
             if resp.status_code != 200:

@@ -17,6 +17,7 @@ import httpx
 from fakeig.app import FakeApp, create_app
 from fakeig.config import FakeConfig
 from fakeig.server import serve_in_thread
+from fakeig.tls import tls_context
 
 
 class FakeInstagram:
@@ -28,7 +29,7 @@ class FakeInstagram:
         self.host = host
         self.port = int(self._server.server_address[1])
         self.base_url = f"http://{host}:{self.port}"
-        self.control = httpx.Client(base_url=f"{self.base_url}/_fake", timeout=10)
+        self.control = httpx.Client(base_url=f"{self.base_url}/_fake", timeout=10, verify=tls_context())
 
     # Convenience wrappers around the control API.
     def reset(self) -> None:

@@ -25,6 +25,7 @@ import httpx
 from fakeig.graph_common import Auth
 from fakeig.http import GraphError, Request, Response, missing_param
 from fakeig.state import Comment, Delivery, IGUser, Media, next_id
+from fakeig.tls import tls_context
 
 if TYPE_CHECKING:
     from fakeig.context import FakeState
@@ -160,7 +161,8 @@ def deliver_due(app: FakeState) -> list[dict[str, Any]]:
         headers = _headers(app, d)
         with app.unlocked():
             try:
-                resp = httpx.post(url, content=d.body, headers=headers, timeout=cfg.webhook_timeout_seconds)
+                resp = httpx.post(url, content=d.body, headers=headers, timeout=cfg.webhook_timeout_seconds,
+                                  verify=tls_context())
                 status: int | str = resp.status_code
             except httpx.HTTPError as exc:
                 status = type(exc).__name__
@@ -202,7 +204,7 @@ def verify(app: FakeState, token: str | None, challenge: int) -> dict[str, Any]:
     }
     with app.unlocked():
         try:
-            resp = httpx.get(url, params=params, timeout=app.config.webhook_timeout_seconds)
+            resp = httpx.get(url, params=params, timeout=app.config.webhook_timeout_seconds, verify=tls_context())
         except httpx.HTTPError as exc:
             return {"ok": False, "status": type(exc).__name__, "body": ""}
     ok = resp.status_code == 200 and resp.text.strip() == str(challenge)

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from fakeig.testing import FakeInstagram
+from fakeig.tls import tls_context
 
 REDIRECT = "https://igpub.example/oauth/callback"
 IG_SCOPES = "instagram_business_basic,instagram_business_content_publish"
@@ -23,7 +24,7 @@ class IG:
     def __init__(self, fake: FakeInstagram) -> None:
         self.fake = fake
         self.base = fake.base_url
-        self.http = httpx.Client(base_url=fake.base_url, timeout=10)
+        self.http = httpx.Client(base_url=fake.base_url, timeout=10, verify=tls_context())
         self.token = ""
         self.user_id = ""
 

@@ -5,7 +5,8 @@ runs any pending task of any execution in any order, runs a task again (a lost r
 and AWS faults at any call, advances the clock, cancels and reschedules; after every step the invariants
 hold, and once every execution ended each post is published, failed or cancelled.
 
-    make unit                                   # bounded (IGPUB_MODEL_EXAMPLES, default below)
+    make unit, make test                        # bounded (IGPUB_MODEL_EXAMPLES, default 25 below)
+    make test-fast                              # the inner loop: 10 examples
     make model                                  # long: IGPUB_MODEL_EXAMPLES=20000 (see the Makefile)
 """
 
