@@ -9,14 +9,13 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from igpub import wiring
 from igpub.config import get_settings
 from igpub.connect import deauthorize, deletion
 from igpub.observability import logger, metrics, tracer
-from igpub.repositories import runtime
+from igpub.repositories import aws, runtime
 
 
 @cache
@@ -37,7 +36,7 @@ def _disconnect(account_id: str, delete_data: bool) -> dict[str, Any]:
         accounts=wired.accounts, data=wired.data, deletions=wired.deletions, events=wired.events,
         stop_execution=runtime.stop_execution,
         start_deletion=lambda code: results.update(deletion.run(_deps(), code)),
-        subject_key=lambda: str(parameters.get_secret(wired.settings.app_secret_name, max_age=300)),
+        subject_key=lambda: aws.secret_value(wired.settings.app_secret_name, max_age=300),
     )
     found = wired.accounts.find(account_id)
     if not found:
@@ -56,6 +55,7 @@ def _disconnect(account_id: str, delete_data: bool) -> dict[str, Any]:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@aws.logs_aws_calls
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("action") == "disconnect":
         return _disconnect(str(event.get("account_id") or ""), bool(event.get("delete_data")))

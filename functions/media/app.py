@@ -44,6 +44,7 @@ def _deps() -> MediaDeps:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@aws.logs_aws_calls
 @event_parser(model=MediaEvent)
 def lambda_handler(event: MediaEvent, context: LambdaContext) -> Outcome:
     logger.append_keys(post_id=event.post_id, step=event.step)

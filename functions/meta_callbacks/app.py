@@ -20,7 +20,7 @@ from igpub import wiring
 from igpub.config import Settings, get_settings
 from igpub.connect import deauthorize, signed_request, status_page
 from igpub.observability import logger, metrics, tracer
-from igpub.repositories import runtime
+from igpub.repositories import aws, runtime
 
 app = APIGatewayRestResolver()
 
@@ -34,7 +34,7 @@ def _secret(name: str) -> str:
     if not name:
         return ""
     try:
-        return str(parameters.get_secret(name, max_age=300))
+        return aws.secret_value(name, max_age=300)
     except parameters.exceptions.GetParameterError:  # a secret never set (Facebook Login unused)
         return ""
 
@@ -47,7 +47,7 @@ def _secrets(settings: Settings) -> list[str]:
 def _status_url(settings: Settings) -> str:
     if settings.data_deletion_status_url:
         return settings.data_deletion_status_url
-    return str(parameters.get_parameter(settings.data_deletion_status_url_parameter, max_age=3600))
+    return aws.parameter_value(settings.data_deletion_status_url_parameter, max_age=3600)
 
 
 def _signed_request() -> str | None:
@@ -135,5 +135,6 @@ def deletion_status() -> Response[str]:
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
+@aws.logs_aws_calls
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

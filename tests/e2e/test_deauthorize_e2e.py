@@ -400,6 +400,31 @@ def test_a_post_being_processed_when_the_app_is_removed_fails_at_its_next_step(
     assert not [c for c in callbacks.calls() if c["route"].endswith("/media_publish")]
 
 
+def test_a_deletion_during_a_publish_waits_for_it_to_end_then_deletes(
+    dep: Deployment, callbacks: FakeInstagram, connected: Account
+) -> None:
+    """The person asks for deletion while a post is being processed (its execution runs): the deletion asks
+    Step Functions whether that execution still runs (DescribeExecution), waits for its next step to fail the
+    post (the account was deauthorized first), then rewrites it without Meta data; nothing is published."""
+    callbacks.config(processing_seconds={"IMAGE": 4.0})
+    sub = api.submit_post(dep, {"account_id": connected.account_id, "kind": "image", "caption": "being processed",
+                                "media": [{"url": callbacks.cdn("image.jpg", w=1080, h=1080)}]})
+    deadline = time.monotonic() + 60
+    while (rec := api.posts_repo(dep).get(sub.post_id)) is None or not rec.item_containers:
+        assert time.monotonic() < deadline, "no container was created"
+        time.sleep(0.2)
+    out = callbacks.request_deletion("igpub_demo")
+    assert out["status"] == 200, out
+    code = out["answer"]["confirmation_code"]
+    page = deletion_done(dep, out["answer"]["url"])
+    assert "Deletion complete" in page
+    kept = api.posts_repo(dep).get(sub.post_id)
+    assert kept is not None and kept.account_id == f"deleted-{code}", kept
+    assert kept.status == "failed" and kept.media_id is None and kept.item_containers == []
+    assert callbacks.media(connected.account_id) == []
+    assert not [c for c in callbacks.calls() if c["route"].endswith("/media_publish")]
+
+
 def test_an_admin_disconnects_with_the_admin_policy_a_poster_cannot(
     dep: Deployment, callbacks: FakeInstagram, connected: Account, as_role: Any  # noqa: F811
 ) -> None:

@@ -114,12 +114,13 @@ def _count_request(event_name: str = "", **kwargs: Any) -> None:
 
 
 # IAM's prefix for a botocore service id (event names use the service id, hyphenated and lower-case)
-_IAM_PREFIX = {"secrets-manager": "secretsmanager", "eventbridge": "events"}
+_IAM_PREFIX = {"secrets-manager": "secretsmanager", "eventbridge": "events", "sfn": "states"}
 # DynamoDB operations that IAM authorises per item, under the item's own action
 _TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                      "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
 # API operations whose IAM action has another name
-_IAM_ACTION = {"s3.HeadObject": "s3:GetObject", "s3.ListObjectsV2": "s3:ListBucket", "s3.HeadBucket": "s3:ListBucket"}
+_IAM_ACTION = {"s3.HeadObject": "s3:GetObject", "s3.ListObjectsV2": "s3:ListBucket", "s3.HeadBucket": "s3:ListBucket",
+               "lambda.Invoke": "lambda:InvokeFunction"}
 _calls: Counter[str] = Counter()
 
 
@@ -143,7 +144,8 @@ def _actions(service: str, operation: str, params: dict[str, Any]) -> list[str]:
     if service == "eventbridge":
         buses = {e.get("EventBusName") or "default" for e in params.get("Entries", [])}
         return [f"{action} {bus}" for bus in sorted(buses)]
-    resource = params.get("SecretId") or params.get("Name") or params.get("KeyId") or "*"
+    resource = (params.get("SecretId") or params.get("Name") or params.get("KeyId") or params.get("FunctionName")
+                or params.get("executionArn") or params.get("stateMachineArn") or params.get("QueueUrl") or "*")
     return [f"{action} {resource}"]
 
 
