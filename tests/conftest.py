@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,6 +122,18 @@ def publish_unchecked(dep: Deployment, request: dict[str, object], *, timeout_s:
         input=json.dumps({"post_id": post_id, "request": request}),
     )["executionArn"]
     return api.watch_post(dep, api.Submission(post_id=post_id, execution_arn=arn), timeout_s=timeout_s)
+
+
+def execution_ended(dep: Deployment, arn: str, timeout: float = 90) -> dict[str, Any]:
+    """The publish execution's description once it no longer runs."""
+    sfn = dep.client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        desc: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if desc["status"] != "RUNNING":
+            return desc
+        time.sleep(0.3)
+    raise TimeoutError(arn)
 
 
 def sample_event_invite(dep: Deployment, event_name: str, *, flow: str) -> None:

@@ -379,18 +379,24 @@ def test_igpub_disconnect_asks_then_deauthorizes_and_deletes(
     assert cli(["disconnect", connected.account_id, "--yes"]) == 2  # gone: unknown now
 
 
-def test_a_post_being_processed_when_the_app_is_removed_fails_at_its_next_step(
-    dep: Deployment, callbacks: FakeInstagram, connected: Account
-) -> None:
-    """Claimed for publishing before the deauthorization (its container is processing at Instagram): the
-    deauthorization leaves it to its execution, whose next step finds the account deauthorized."""
+def _being_processed(dep: Deployment, callbacks: FakeInstagram, connected: Account, caption: str) -> api.Submission:
+    """A post claimed for publishing whose container is still processing at Instagram (for 4 s)."""
     callbacks.config(processing_seconds={"IMAGE": 4.0})
-    sub = api.submit_post(dep, {"account_id": connected.account_id, "kind": "image", "caption": "in flight",
+    sub = api.submit_post(dep, {"account_id": connected.account_id, "kind": "image", "caption": caption,
                                 "media": [{"url": callbacks.cdn("image.jpg", w=1080, h=1080)}]})
     deadline = time.monotonic() + 60
     while (rec := api.posts_repo(dep).get(sub.post_id)) is None or not rec.item_containers:
         assert time.monotonic() < deadline, "no container was created"
         time.sleep(0.2)
+    return sub
+
+
+def test_a_post_being_processed_when_the_app_is_removed_fails_at_its_next_step(
+    dep: Deployment, callbacks: FakeInstagram, connected: Account
+) -> None:
+    """Claimed for publishing before the deauthorization (its container is processing at Instagram): the
+    deauthorization leaves it to its execution, whose next step finds the account deauthorized."""
+    sub = _being_processed(dep, callbacks, connected, "in flight")
     out = callbacks.remove_app("igpub_demo", revoke=False)  # the token still works at Instagram
     assert out["status"] == 200
     final = api.watch_post(dep, sub, timeout_s=120)
@@ -406,13 +412,7 @@ def test_a_deletion_during_a_publish_waits_for_it_to_end_then_deletes(
     """The person asks for deletion while a post is being processed (its execution runs): the deletion asks
     Step Functions whether that execution still runs (DescribeExecution), waits for its next step to fail the
     post (the account was deauthorized first), then rewrites it without Meta data; nothing is published."""
-    callbacks.config(processing_seconds={"IMAGE": 4.0})
-    sub = api.submit_post(dep, {"account_id": connected.account_id, "kind": "image", "caption": "being processed",
-                                "media": [{"url": callbacks.cdn("image.jpg", w=1080, h=1080)}]})
-    deadline = time.monotonic() + 60
-    while (rec := api.posts_repo(dep).get(sub.post_id)) is None or not rec.item_containers:
-        assert time.monotonic() < deadline, "no container was created"
-        time.sleep(0.2)
+    sub = _being_processed(dep, callbacks, connected, "being processed")
     out = callbacks.request_deletion("igpub_demo")
     assert out["status"] == 200, out
     code = out["answer"]["confirmation_code"]

@@ -17,6 +17,7 @@ from igpub.repositories.posts import PostRecord
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale
+from tests.conftest import execution_ended
 
 PUBLISH = r"^POST /\d+/media_publish$"
 
@@ -30,17 +31,6 @@ def start(dep: Deployment, post_id: str, name: str, request: dict[str, Any]) -> 
         stateMachineArn=dep.output("PublishStateMachineArn"), name=name,
         input=json.dumps({"post_id": post_id, "request": request}))["executionArn"]
     return arn
-
-
-def finished(dep: Deployment, arn: str, timeout: float = 90) -> dict[str, Any]:
-    sfn = dep.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        desc: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if desc["status"] != "RUNNING":
-            return desc
-        time.sleep(0.5)
-    raise TimeoutError(arn)
 
 
 def entered(dep: Deployment, arn: str) -> list[str]:
@@ -67,10 +57,10 @@ def test_an_invalid_second_execution_cannot_fail_a_scheduled_post(
         time.sleep(0.3)
     assert record(dep, post_id).status == "scheduled"
     second = start(dep, post_id, f"{post_id}-b", {"account_id": account.account_id, "kind": "image", "media": []})
-    assert finished(dep, second)["status"] == "SUCCEEDED"
+    assert execution_ended(dep, second)["status"] == "SUCCEEDED"
     assert "Duplicate" in entered(dep, second) and "EmitPostFailed" not in entered(dep, second)
     assert record(dep, post_id).status == "scheduled"
-    assert finished(dep, first)["status"] == "SUCCEEDED"
+    assert execution_ended(dep, first)["status"] == "SUCCEEDED"
     rec = record(dep, post_id)
     assert rec.status == "published" and rec.failure_reason is None and len(fake.media(account.account_id)) == 1
 

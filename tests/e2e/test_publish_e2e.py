@@ -19,7 +19,7 @@ from igpub.repositories.posts import PostRecord
 from igpub_cli import api
 from igpub_cli.deployment import Deployment
 from igpub_cli.local import FakeInstagram, set_wait_scale, walk_connect_flow
-from tests.conftest import clear_usage, publish_unchecked
+from tests.conftest import clear_usage, execution_ended, publish_unchecked
 
 
 def image(fake: FakeInstagram, **kw: Any) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def test_invalid_requests_never_reach_instagram(
         stateMachineArn=dep.output("PublishStateMachineArn"), name=f"bad-{uuid.uuid4().hex}",
         input=json.dumps({"post_id": uuid.uuid4().hex, "request": request}),
     )["executionArn"]
-    final = _wait_execution(dep, arn)
+    final = execution_ended(dep, arn, timeout=60)
     assert final["status"] == "FAILED"
     assert "invalid" in final.get("cause", "")
     assert ig_calls(fake) == []
@@ -143,17 +143,6 @@ def test_missing_bucket_media_is_invalid(dep: Deployment, fake: FakeInstagram, a
     assert ig_calls(fake) == []
 
 
-def _wait_execution(dep: Deployment, arn: str, timeout: float = 60) -> dict[str, Any]:
-    sfn = dep.client("stepfunctions")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        d: dict[str, Any] = sfn.describe_execution(executionArn=arn)
-        if d["status"] != "RUNNING":
-            return d
-        time.sleep(0.3)
-    raise TimeoutError(arn)
-
-
 # ------------------------------------------------------------------------------ failures
 def test_error_container_fails_with_instagrams_reason(dep: Deployment, fake: FakeInstagram, account: Account) -> None:
     rec, sub = run(dep, {"account_id": account.account_id, "kind": "reel",
@@ -161,7 +150,7 @@ def test_error_container_fails_with_instagrams_reason(dep: Deployment, fake: Fak
     assert rec.status == "failed"
     assert "could not process" in (rec.failure_reason or "")
     assert "2207052" in (rec.failure_reason or "") or "fetch" in (rec.failure_reason or "").lower()
-    final = _wait_execution(dep, sub.execution_arn)
+    final = execution_ended(dep, sub.execution_arn, timeout=60)
     assert final["status"] == "FAILED" and "could not process" in final.get("cause", "")
 
 
@@ -276,7 +265,7 @@ def test_same_client_post_id_publishes_once(dep: Deployment, fake: FakeInstagram
     )["executionArn"]
     rec = api.watch_post(dep, first, timeout_s=60)
     assert rec.status == "published"
-    assert _wait_execution(dep, other)["status"] == "SUCCEEDED"
+    assert execution_ended(dep, other, timeout=60)["status"] == "SUCCEEDED"
     assert "Duplicate" in entered(dep, other)
     assert len(published_media(fake, account)) == 1
 
